@@ -1,0 +1,23 @@
+"""Persistence: one `Store` interface, with SQL backends behind it."""
+
+from __future__ import annotations
+
+from tenantstatus.store.base import (
+    HistoryEntry,
+    ImportResult,
+    ScheduledOperation,
+    ScheduleStatus,
+    Store,
+    StoreUnavailable,
+)
+from tenantstatus.store.sql import SqlStore
+
+__all__ = [
+    "HistoryEntry",
+    "ImportResult",
+    "ScheduleStatus",
+    "ScheduledOperation",
+    "SqlStore",
+    "Store",
+    "StoreUnavailable",
+]

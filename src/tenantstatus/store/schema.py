@@ -1,0 +1,108 @@
+"""The database schema, as SQLAlchemy Core tables. Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["history", "metadata", "scheduled_operations", "service_settings", "tenants"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Instant(TypeDecorator[datetime]):
+    """An aware UTC datetime kept as integer microseconds since the epoch.
+
+    Integers sort and compare the same on every backend, and never lose the zone.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return (value - _EPOCH) // timedelta(microseconds=1)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return _EPOCH + timedelta(microseconds=int(value))
+
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("context_identifier", String(64), primary_key=True),
+    Column("endpoint", Text, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("state_since", Instant, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Column("version_name", Text, nullable=False, server_default=""),
+    Column("file_version", Text, nullable=False, server_default=""),
+    Column("version_document", Text, nullable=False, server_default="{}"),
+    Column("activity", String(16)),
+    Column("pending_version", Text),
+    Column("state_before_incident", SmallInteger),
+    Column("revision", BigInteger, nullable=False),
+    Index("ix_tenants_state_ctx", "state", "context_identifier"),
+    Index("ix_tenants_revision", "revision"),
+)
+
+history = Table(
+    "tenant_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("context_identifier", String(64), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("from_state", SmallInteger),
+    Column("to_state", SmallInteger, nullable=False),
+    Column("change_type", SmallInteger),
+    Column("detail", Text),
+    Index("ix_history_ctx_id", "context_identifier", "id"),
+)
+
+scheduled_operations = Table(
+    "scheduled_operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("context_identifier", String(64), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("parameters", Text, nullable=False, server_default="{}"),
+    Column("run_at", Instant, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("finished_at", Instant),
+    Column("error", Text),
+    Index("ix_scheduled_status_run_at", "status", "run_at"),
+    Index("ix_scheduled_ctx_status", "context_identifier", "status"),
+)
+
+service_settings = Table(
+    "service_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,489 @@
+"""The SQL store: SQLAlchemy Core over an async driver (aiosqlite by default).
+
+    >>> store = SqlStore("sqlite+aiosqlite:////var/lib/tenantstatus/tenantstatus.db")
+    >>> await store.open()      # applies the Alembic migrations
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from tenantstatus.lifecycle import Activity, Outcome, Tenant
+from tenantstatus.model import ChangeType, TenantState
+from tenantstatus.store.base import (
+    HistoryEntry,
+    ImportResult,
+    ScheduledOperation,
+    ScheduleStatus,
+    StoreUnavailable,
+)
+from tenantstatus.store.schema import history, scheduled_operations, service_settings, tenants
+
+__all__ = ["SqlStore"]
+
+_WRITE = "tenantstatus_write"
+
+
+def _tenant_row(tenant: Tenant, *, revision: int, at: datetime) -> dict[str, Any]:
+    pending = None
+    if tenant.pending_version_name is not None:
+        pending = json.dumps(
+            {
+                "version_name": tenant.pending_version_name,
+                "file_version": tenant.pending_file_version,
+                "version_document": dict(tenant.pending_version_document or {}),
+            }
+        )
+    return {
+        "context_identifier": tenant.context_identifier,
+        "endpoint": tenant.endpoint,
+        "state": int(tenant.state),
+        "state_since": tenant.state_since,
+        "created_at": tenant.created_at,
+        "updated_at": at,
+        "version_name": tenant.version_name,
+        "file_version": tenant.file_version,
+        "version_document": json.dumps(dict(tenant.version_document)),
+        "activity": None if tenant.activity is None else str(tenant.activity),
+        "pending_version": pending,
+        "state_before_incident": None
+        if tenant.state_before_incident is None
+        else int(tenant.state_before_incident),
+        "revision": revision,
+    }
+
+
+def _tenant(row: sa.Row[Any]) -> Tenant:
+    pending = json.loads(row.pending_version) if row.pending_version else None
+    return Tenant(
+        context_identifier=row.context_identifier,
+        endpoint=row.endpoint,
+        state=TenantState(row.state),
+        state_since=row.state_since,
+        created_at=row.created_at,
+        version_name=row.version_name,
+        file_version=row.file_version,
+        version_document=json.loads(row.version_document),
+        activity=None if row.activity is None else Activity(row.activity),
+        pending_version_name=None if pending is None else pending["version_name"],
+        pending_file_version=None if pending is None else pending["file_version"],
+        pending_version_document=None if pending is None else pending["version_document"],
+        state_before_incident=None
+        if row.state_before_incident is None
+        else TenantState(row.state_before_incident),
+    )
+
+
+def _history_entry(row: sa.Row[Any]) -> HistoryEntry:
+    return HistoryEntry(
+        id=row.id,
+        context_identifier=row.context_identifier,
+        operation=row.operation,
+        actor=row.actor,
+        at=row.at,
+        from_state=None if row.from_state is None else TenantState(row.from_state),
+        to_state=TenantState(row.to_state),
+        change_type=None if row.change_type is None else ChangeType(row.change_type),
+        detail=json.loads(row.detail) if row.detail else {},
+    )
+
+
+def _scheduled(row: sa.Row[Any]) -> ScheduledOperation:
+    return ScheduledOperation(
+        id=row.id,
+        context_identifier=row.context_identifier,
+        operation=row.operation,
+        parameters=json.loads(row.parameters),
+        run_at=row.run_at,
+        status=ScheduleStatus(row.status),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        error=row.error,
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for writes so two writers never deadlock."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class SqlStore:
+    """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self._engine = create_async_engine(url, echo=echo)
+        self._is_sqlite = self._engine.dialect.name == "sqlite"
+        if self._is_sqlite:
+            _configure_sqlite(self._engine)
+        self._writer = self._engine.execution_options(**{_WRITE: True})
+
+    # --- lifecycle of the store itself -------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            async with self._writer.begin() as connection:
+                await connection.run_sync(_upgrade_schema)
+        except DBAPIError as exc:
+            raise StoreUnavailable(f"cannot open the database: {exc.orig}") from exc
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        except (DBAPIError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    # --- tenants ---------------------------------------------------------------------------
+
+    async def get_tenant(self, context_identifier: str) -> Tenant | None:
+        async with self._engine.connect() as connection:
+            return await self._read_tenant(connection, context_identifier)
+
+    async def _read_tenant(
+        self, connection: AsyncConnection, context_identifier: str, *, for_update: bool = False
+    ) -> Tenant | None:
+        query = sa.select(tenants).where(tenants.c.context_identifier == context_identifier)
+        if for_update and not self._is_sqlite:
+            query = query.with_for_update()
+        row = (await connection.execute(query)).first()
+        return None if row is None else _tenant(row)
+
+    async def _next_revision(self, connection: AsyncConnection) -> int:
+        value = await connection.scalar(sa.select(sa.func.max(tenants.c.revision)))
+        return int(value or 0) + 1
+
+    async def commit_operation(
+        self,
+        context_identifier: str,
+        decide: Callable[[Tenant | None], Outcome],
+        *,
+        actor: str,
+        at: datetime,
+        detail: Mapping[str, Any] | None = None,
+        scheduled_id: int | None = None,
+    ) -> tuple[Outcome, HistoryEntry]:
+        async with self._writer.begin() as connection:
+            if scheduled_id is not None:
+                claimed = await connection.execute(
+                    scheduled_operations.update()
+                    .where(scheduled_operations.c.id == scheduled_id)
+                    .where(scheduled_operations.c.status == ScheduleStatus.PENDING)
+                    .values(status=ScheduleStatus.DONE, finished_at=at)
+                )
+                if claimed.rowcount != 1:
+                    raise LookupError(f"scheduled operation {scheduled_id} is no longer pending")
+            current = await self._read_tenant(connection, context_identifier, for_update=True)
+            outcome = decide(current)
+            row = _tenant_row(
+                outcome.tenant, revision=await self._next_revision(connection), at=at
+            )
+            if current is None:
+                await connection.execute(tenants.insert().values(row))
+            else:
+                await connection.execute(
+                    tenants.update()
+                    .where(tenants.c.context_identifier == context_identifier)
+                    .values(row)
+                )
+            entry_values = {
+                "context_identifier": context_identifier,
+                "operation": str(outcome.operation),
+                "actor": actor,
+                "at": at,
+                "from_state": None if outcome.from_state is None else int(outcome.from_state),
+                "to_state": int(outcome.tenant.state),
+                "change_type": None if outcome.announces is None else int(outcome.announces),
+                "detail": json.dumps(dict(detail or {})),
+            }
+            result = await connection.execute(history.insert().values(entry_values))
+            (history_id,) = result.inserted_primary_key or (0,)
+        entry = HistoryEntry(
+            id=int(history_id),
+            context_identifier=context_identifier,
+            operation=entry_values["operation"],
+            actor=actor,
+            at=at,
+            from_state=outcome.from_state,
+            to_state=outcome.tenant.state,
+            change_type=outcome.announces,
+            detail=dict(detail or {}),
+        )
+        return outcome, entry
+
+    async def import_tenants(
+        self, new_tenants: Sequence[Tenant], *, actor: str, at: datetime
+    ) -> ImportResult:
+        if not new_tenants:
+            return ImportResult(created=0, skipped=0)
+        unique = {t.context_identifier: t for t in new_tenants}
+        async with self._writer.begin() as connection:
+            existing: set[str] = set()
+            ids = list(unique)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found = await connection.scalars(
+                    sa.select(tenants.c.context_identifier).where(
+                        tenants.c.context_identifier.in_(chunk)
+                    )
+                )
+                existing.update(found)
+            fresh = [t for ctx, t in unique.items() if ctx not in existing]
+            if fresh:
+                revision = await self._next_revision(connection)
+                await connection.execute(
+                    tenants.insert(),
+                    [_tenant_row(t, revision=revision, at=at) for t in fresh],
+                )
+                await connection.execute(
+                    history.insert(),
+                    [
+                        {
+                            "context_identifier": t.context_identifier,
+                            "operation": "provision",
+                            "actor": actor,
+                            "at": at,
+                            "from_state": None,
+                            "to_state": int(t.state),
+                            "change_type": None,
+                            "detail": '{"import":true}',
+                        }
+                        for t in fresh
+                    ],
+                )
+        return ImportResult(created=len(fresh), skipped=len(new_tenants) - len(fresh))
+
+    async def list_tenants(
+        self, *, state: TenantState | None = None, after: str | None = None, limit: int = 100
+    ) -> list[Tenant]:
+        query = sa.select(tenants).order_by(tenants.c.context_identifier).limit(limit)
+        if state is not None:
+            query = query.where(tenants.c.state == int(state))
+        if after is not None:
+            query = query.where(tenants.c.context_identifier > after)
+        async with self._engine.connect() as connection:
+            return [_tenant(row) for row in await connection.execute(query)]
+
+    async def count_by_state(self) -> dict[TenantState, int]:
+        query = sa.select(tenants.c.state, sa.func.count()).group_by(tenants.c.state)
+        async with self._engine.connect() as connection:
+            return {TenantState(s): int(n) for s, n in await connection.execute(query)}
+
+    async def history(self, context_identifier: str, *, limit: int = 100) -> list[HistoryEntry]:
+        query = (
+            sa.select(history)
+            .where(history.c.context_identifier == context_identifier)
+            .order_by(history.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [_history_entry(row) for row in await connection.execute(query)]
+
+    async def stream_tenants(self, *, batch_size: int = 10_000) -> AsyncIterator[list[Tenant]]:
+        after = ""
+        while True:
+            query = (
+                sa.select(tenants)
+                .where(tenants.c.context_identifier > after)
+                .order_by(tenants.c.context_identifier)
+                .limit(batch_size)
+            )
+            async with self._engine.connect() as connection:
+                batch = [_tenant(row) for row in await connection.execute(query)]
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].context_identifier
+
+    async def current_revision(self) -> int:
+        async with self._engine.connect() as connection:
+            value = await connection.scalar(sa.select(sa.func.max(tenants.c.revision)))
+        return int(value or 0)
+
+    async def changed_since(
+        self, revision: int, *, limit: int = 10_000
+    ) -> list[tuple[int, Tenant]]:
+        query = (
+            sa.select(tenants)
+            .where(tenants.c.revision > revision)
+            .order_by(tenants.c.revision)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [(int(row.revision), _tenant(row)) for row in await connection.execute(query)]
+
+    # --- scheduled operations -----------------------------------------------------------------
+
+    async def schedule_operation(
+        self,
+        context_identifier: str,
+        operation: str,
+        parameters: Mapping[str, Any],
+        *,
+        run_at: datetime,
+        actor: str,
+        at: datetime,
+    ) -> ScheduledOperation:
+        values = {
+            "context_identifier": context_identifier,
+            "operation": operation,
+            "parameters": json.dumps(dict(parameters)),
+            "run_at": run_at,
+            "status": ScheduleStatus.PENDING.value,
+            "created_by": actor,
+            "created_at": at,
+        }
+        async with self._writer.begin() as connection:
+            result = await connection.execute(scheduled_operations.insert().values(values))
+            (scheduled_id,) = result.inserted_primary_key or (0,)
+        return ScheduledOperation(
+            id=int(scheduled_id),
+            context_identifier=context_identifier,
+            operation=operation,
+            parameters=dict(parameters),
+            run_at=run_at,
+            status=ScheduleStatus.PENDING,
+            created_by=actor,
+            created_at=at,
+        )
+
+    async def get_scheduled(self, scheduled_id: int) -> ScheduledOperation | None:
+        query = sa.select(scheduled_operations).where(scheduled_operations.c.id == scheduled_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _scheduled(row)
+
+    async def list_scheduled(
+        self,
+        *,
+        context_identifier: str | None = None,
+        status: ScheduleStatus | None = ScheduleStatus.PENDING,
+        limit: int = 100,
+    ) -> list[ScheduledOperation]:
+        query = (
+            sa.select(scheduled_operations)
+            .order_by(scheduled_operations.c.run_at, scheduled_operations.c.id)
+            .limit(limit)
+        )
+        if context_identifier is not None:
+            query = query.where(scheduled_operations.c.context_identifier == context_identifier)
+        if status is not None:
+            query = query.where(scheduled_operations.c.status == status.value)
+        async with self._engine.connect() as connection:
+            return [_scheduled(row) for row in await connection.execute(query)]
+
+    async def cancel_scheduled(
+        self, scheduled_id: int, *, at: datetime
+    ) -> ScheduledOperation | None:
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                scheduled_operations.update()
+                .where(scheduled_operations.c.id == scheduled_id)
+                .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
+                .values(status=ScheduleStatus.CANCELLED.value, finished_at=at)
+            )
+            if result.rowcount != 1:
+                return None
+            row = (
+                await connection.execute(
+                    sa.select(scheduled_operations).where(
+                        scheduled_operations.c.id == scheduled_id
+                    )
+                )
+            ).one()
+        return _scheduled(row)
+
+    async def due_scheduled(
+        self, now: datetime, *, limit: int = 100
+    ) -> list[ScheduledOperation]:
+        query = (
+            sa.select(scheduled_operations)
+            .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
+            .where(scheduled_operations.c.run_at <= now)
+            .order_by(scheduled_operations.c.run_at, scheduled_operations.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [_scheduled(row) for row in await connection.execute(query)]
+
+    async def fail_scheduled(self, scheduled_id: int, *, error: str, at: datetime) -> None:
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                scheduled_operations.update()
+                .where(scheduled_operations.c.id == scheduled_id)
+                .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
+                .values(status=ScheduleStatus.FAILED.value, finished_at=at, error=error[:2000])
+            )
+
+    async def next_scheduled(self) -> dict[str, datetime]:
+        query = (
+            sa.select(
+                scheduled_operations.c.context_identifier,
+                sa.func.min(scheduled_operations.c.run_at),
+            )
+            .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
+            .group_by(scheduled_operations.c.context_identifier)
+        )
+        instant = scheduled_operations.c.run_at.type
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query)
+            return {
+                ctx: instant.process_result_value(raw, self._engine.dialect)  # type: ignore[attr-defined]
+                for ctx, raw in rows
+            }
+
+    # --- settings -----------------------------------------------------------------------------
+
+    async def get_setting(self, key: str) -> str | None:
+        query = sa.select(service_settings.c.value).where(service_settings.c.key == key)
+        async with self._engine.connect() as connection:
+            value = await connection.scalar(query)
+        return None if value is None else str(value)
+
+    async def put_setting_if_absent(self, key: str, value: str) -> str:
+        try:
+            async with self._writer.begin() as connection:
+                await connection.execute(service_settings.insert().values(key=key, value=value))
+        except IntegrityError:
+            pass
+        stored = await self.get_setting(key)
+        assert stored is not None  # noqa: S101 - just written or already there
+        return stored
+
+
+def _upgrade_schema(connection: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("tenantstatus.store") / "migrations")
+    )
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
