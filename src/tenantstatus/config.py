@@ -57,9 +57,7 @@ class Settings:
     scheduler_interval: float = 1.0
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read the environment, then apply the non-None `overrides` (CLI flags)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

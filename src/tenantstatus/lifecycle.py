@@ -200,8 +200,10 @@ def _finish_upgrade(tenant: Tenant, request: OperationRequest) -> Tenant:
 
 
 def _set_version(tenant: Tenant, request: OperationRequest) -> Tenant:
-    if request.version_name is None and request.file_version is None and (
-        request.version_document is None
+    if (
+        request.version_name is None
+        and request.file_version is None
+        and (request.version_document is None)
     ):
         raise InvalidOperation("set-version needs a VersionName, a FileVersion or a document")
     return replace(
@@ -272,9 +274,7 @@ RULES: Mapping[Operation, Rule] = MappingProxyType(
         Operation.RESUME: Rule(
             frozenset({S.Suspended, S.OfflineMaintenance}), S.Running, ChangeType.Resume
         ),
-        Operation.DELETE: Rule(
-            ALL_BUT_DELETED - {S.Deleting}, S.Deleting, ChangeType.Delete
-        ),
+        Operation.DELETE: Rule(ALL_BUT_DELETED - {S.Deleting}, S.Deleting, ChangeType.Delete),
         Operation.DELETE_DONE: Rule(frozenset({S.Deleting, S.DeleteFailed}), S.Deleted),
         Operation.DELETE_FAILED: Rule(frozenset({S.Deleting}), S.DeleteFailed),
         Operation.MAINTENANCE_ONLINE: Rule(frozenset({S.Running}), S.OnlineMaintenance),

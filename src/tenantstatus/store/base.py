@@ -121,9 +121,7 @@ class Store(Protocol):
     async def count_by_state(self) -> dict[TenantState, int]:
         """How many tenants are in each state."""
 
-    async def history(
-        self, context_identifier: str, *, limit: int = 100
-    ) -> list[HistoryEntry]:
+    async def history(self, context_identifier: str, *, limit: int = 100) -> list[HistoryEntry]:
         """The tenant's most recent history, newest first."""
 
     def stream_tenants(self, *, batch_size: int = 10_000) -> AsyncIterator[list[Tenant]]:
@@ -132,7 +130,9 @@ class Store(Protocol):
     async def current_revision(self) -> int:
         """The highest tenant revision committed so far."""
 
-    async def changed_since(self, revision: int, *, limit: int = 10_000) -> list[tuple[int, Tenant]]:
+    async def changed_since(
+        self, revision: int, *, limit: int = 10_000
+    ) -> list[tuple[int, Tenant]]:
         """Tenants whose revision is above `revision`, oldest change first."""
 
     async def schedule_operation(
@@ -159,7 +159,9 @@ class Store(Protocol):
     ) -> list[ScheduledOperation]:
         """Scheduled operations, soonest first."""
 
-    async def cancel_scheduled(self, scheduled_id: int, *, at: datetime) -> ScheduledOperation | None:
+    async def cancel_scheduled(
+        self, scheduled_id: int, *, at: datetime
+    ) -> ScheduledOperation | None:
         """Cancel a pending operation; None when there is no such pending operation."""
 
     async def due_scheduled(self, now: datetime, *, limit: int = 100) -> list[ScheduledOperation]:

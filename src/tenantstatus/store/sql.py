@@ -1,7 +1,7 @@
 """The SQL store: SQLAlchemy Core over an async driver (aiosqlite by default).
 
-    >>> store = SqlStore("sqlite+aiosqlite:////var/lib/tenantstatus/tenantstatus.db")
-    >>> await store.open()      # applies the Alembic migrations
+>>> store = SqlStore("sqlite+aiosqlite:////var/lib/tenantstatus/tenantstatus.db")
+>>> await store.open()      # applies the Alembic migrations
 """
 
 from __future__ import annotations
@@ -204,9 +204,7 @@ class SqlStore:
                     raise LookupError(f"scheduled operation {scheduled_id} is no longer pending")
             current = await self._read_tenant(connection, context_identifier, for_update=True)
             outcome = decide(current)
-            row = _tenant_row(
-                outcome.tenant, revision=await self._next_revision(connection), at=at
-            )
+            row = _tenant_row(outcome.tenant, revision=await self._next_revision(connection), at=at)
             if current is None:
                 await connection.execute(tenants.insert().values(row))
             else:
@@ -230,7 +228,7 @@ class SqlStore:
         entry = HistoryEntry(
             id=int(history_id),
             context_identifier=context_identifier,
-            operation=entry_values["operation"],
+            operation=str(outcome.operation),
             actor=actor,
             at=at,
             from_state=outcome.from_state,
@@ -415,16 +413,12 @@ class SqlStore:
                 return None
             row = (
                 await connection.execute(
-                    sa.select(scheduled_operations).where(
-                        scheduled_operations.c.id == scheduled_id
-                    )
+                    sa.select(scheduled_operations).where(scheduled_operations.c.id == scheduled_id)
                 )
             ).one()
         return _scheduled(row)
 
-    async def due_scheduled(
-        self, now: datetime, *, limit: int = 100
-    ) -> list[ScheduledOperation]:
+    async def due_scheduled(self, now: datetime, *, limit: int = 100) -> list[ScheduledOperation]:
         query = (
             sa.select(scheduled_operations)
             .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)

@@ -1,0 +1,65 @@
+"""The `tenantstatus` command.
+
+tenantstatus serve                      # the service, on SQLite under ./data
+tenantstatus tenant add Cust1 --endpoint https://sod1.example.com/Cust1
+tenantstatus tenant op Cust1 upgrade --version-name "R11" --file-version 11.0.1
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from tenantstatus.cli import serve, tenant
+from tenantstatus.cli.operator_api import CommandError
+from tenantstatus.config import DEFAULT_PORT
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="tenantstatus",
+    help="Tenant lifecycle state: the service, its operator tools and the vendor SDK.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(tenant.app, name="tenant")
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    url: Annotated[
+        str,
+        typer.Option("--url", envvar="TENANTSTATUS_URL", help="The service's URL."),
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="TENANTSTATUS_TOKEN", help="The operator token."),
+    ] = None,
+) -> None:
+    ctx.obj = {"url": url, "token": token}
+
+
+def main() -> None:
+    """Run the CLI; a failed command prints one line and exits nonzero."""
+    try:
+        app(standalone_mode=False)
+    except CommandError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,72 @@
+"""`tenantstatus serve`: run the service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenantstatus.cli.operator_api import CommandError
+from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = DEFAULT_PORT,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Where the SQLite database lives. [env TENANTSTATUS_DATA_DIR]"
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="A database URL. [env TENANTSTATUS_DATABASE_URL]"),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url", help="This service's public URL. [env TENANTSTATUS_PUBLIC_URL]"
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run the service: state API, operator API, health and metrics."""
+    import uvicorn
+
+    from tenantstatus.service.app import create_app
+
+    try:
+        settings = Settings.from_env(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database_url=database_url,
+            public_url=public_url,
+            workers=workers,
+        )
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if settings.workers > 1:
+        raise CommandError(
+            "--workers above 1 needs the shared cache invalidation of the PostgreSQL backend; "
+            "run one worker per SQLite database"
+        )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="on",
+    )

@@ -1,0 +1,215 @@
+"""The operator API under `/admin`: tenants, their operations and the schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from tenantstatus.lifecycle import OperationRequest
+from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
+from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.errors import NotFound
+from tenantstatus.service.operations import request_from
+from tenantstatus.service.schemas import (
+    ContextId,
+    HistoryOut,
+    ImportBody,
+    ImportOut,
+    OperationBody,
+    OperationResult,
+    ScheduledOut,
+    ScheduledPage,
+    TenantCreate,
+    TenantDetail,
+    TenantOut,
+    TenantPage,
+)
+from tenantstatus.service.tenants import ImportItem, TenantService
+from tenantstatus.store import ScheduleStatus
+
+__all__ = ["router"]
+
+_bearer = HTTPBearer(auto_error=False, description="The operator token.")
+
+_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or wrong operator token", **_PROBLEM},
+    422: {"description": "Invalid request", **_PROBLEM},
+}
+
+
+def _service(request: Request) -> TenantService:
+    service: TenantService = request.app.state.tenants
+    return service
+
+
+def operator(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """Require the operator token; return the actor name for history rows."""
+    auth: OperatorAuth = request.app.state.operator_auth
+    if credentials is None or not auth.verify(f"{credentials.scheme} {credentials.credentials}"):
+        raise HTTPException(
+            401,
+            "This route needs the operator token: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return "operator"
+
+
+Actor = Annotated[str, Depends(operator)]
+Service = Annotated[TenantService, Depends(_service)]
+ContextPath = Annotated[str, Path(pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$")]
+
+router = APIRouter(prefix="/admin", tags=["operator"], responses=_ERRORS)
+
+
+async def _run_or_schedule(
+    service: Service,
+    response: Response,
+    context_identifier: str,
+    request: OperationRequest,
+    at: datetime | None,
+    actor: str,
+) -> OperationResult | ScheduledOut:
+    if at is not None:
+        scheduled = await service.schedule(context_identifier, request, run_at=at, actor=actor)
+        response.status_code = 202
+        return ScheduledOut.of(scheduled)
+    outcome, entry = await service.run(context_identifier, request, actor=actor)
+    return OperationResult(Tenant=TenantOut.of(outcome.tenant), History=HistoryOut.of(entry))
+
+
+@router.post(
+    "/tenants",
+    status_code=201,
+    responses={
+        202: {"model": ScheduledOut, "description": "Scheduled for At"},
+        409: {"description": "The tenant exists already", **_PROBLEM},
+    },
+)
+async def create_tenant(
+    body: TenantCreate, service: Service, actor: Actor, response: Response
+) -> OperationResult | ScheduledOut:
+    """Provision a tenant, now or at `At`."""
+    request = request_from("provision", body.parameters())
+    return await _run_or_schedule(
+        service, response, body.ContextIdentifier, request, body.At, actor
+    )
+
+
+@router.get("/tenants")
+async def list_tenants(
+    service: Service,
+    actor: Actor,
+    state: Annotated[str | None, Query(max_length=32, description="A state name")] = None,
+    after: Annotated[
+        str | None, Query(max_length=64, description="The previous page's Next")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> TenantPage:
+    """A page of tenants, ordered by ContextIdentifier, optionally in one state."""
+    wanted = None
+    if state is not None:
+        wanted = TenantState.from_name(state)
+        if wanted is None:
+            names = ", ".join(s.name for s in TenantState)
+            raise HTTPException(400, f"unknown state {state!r}; known: {names}")
+    page = await service.store.list_tenants(state=wanted, after=after, limit=limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    return TenantPage(
+        Tenants=[TenantOut.of(t) for t in page],
+        Next=page[-1].context_identifier if more else None,
+    )
+
+
+@router.post("/tenants/import")
+async def import_tenants(body: ImportBody, service: Service, actor: Actor) -> ImportOut:
+    """Create many tenants at once (at most 10,000 a request); existing ones are skipped."""
+    items = [
+        ImportItem(item.ContextIdentifier, request_from("provision", item.parameters()))
+        for item in body.Tenants
+    ]
+    result = await service.import_tenants(items, actor=actor)
+    return ImportOut(Created=result.created, Skipped=result.skipped)
+
+
+@router.get("/tenants/{context_identifier}", responses={404: {"description": "No such tenant"}})
+async def show_tenant(
+    context_identifier: ContextPath,
+    service: Service,
+    actor: Actor,
+    history: Annotated[int, Query(ge=0, le=1000)] = 50,
+) -> TenantDetail:
+    """One tenant with its recent history (newest first) and pending scheduled operations."""
+    tenant = await service.store.get_tenant(context_identifier)
+    if tenant is None:
+        raise NotFound(f"no tenant {context_identifier}")
+    entries = await service.store.history(context_identifier, limit=history)
+    scheduled = await service.store.list_scheduled(context_identifier=context_identifier)
+    return TenantDetail(
+        Tenant=TenantOut.of(tenant),
+        History=[HistoryOut.of(e) for e in entries],
+        Scheduled=[ScheduledOut.of(s) for s in scheduled],
+    )
+
+
+@router.post(
+    "/tenants/{context_identifier}/operations",
+    responses={
+        202: {"model": ScheduledOut, "description": "Scheduled for At"},
+        409: {"description": "Not allowed from the tenant's state", **_PROBLEM},
+    },
+)
+async def run_operation(
+    context_identifier: ContextPath,
+    body: OperationBody,
+    service: Service,
+    actor: Actor,
+    response: Response,
+) -> OperationResult | ScheduledOut:
+    """Run a lifecycle operation on a tenant, now or at `At`."""
+    request = request_from(str(body.Operation), body.parameters())
+    return await _run_or_schedule(service, response, context_identifier, request, body.At, actor)
+
+
+@router.get("/schedule")
+async def list_schedule(
+    service: Service,
+    actor: Actor,
+    context_identifier: Annotated[ContextId | None, Query()] = None,
+    status: ScheduleStatus | None = ScheduleStatus.PENDING,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ScheduledPage:
+    """Scheduled operations, soonest first (pending ones unless `status` says otherwise)."""
+    found = await service.store.list_scheduled(
+        context_identifier=context_identifier, status=status, limit=limit
+    )
+    return ScheduledPage(Scheduled=[ScheduledOut.of(s) for s in found])
+
+
+@router.get("/schedule/{scheduled_id}", responses={404: {"description": "No such operation"}})
+async def show_scheduled(
+    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, actor: Actor
+) -> ScheduledOut:
+    """One scheduled operation, whatever its status."""
+    found = await service.store.get_scheduled(scheduled_id)
+    if found is None:
+        raise NotFound(f"no scheduled operation {scheduled_id}")
+    return ScheduledOut.of(found)
+
+
+@router.delete(
+    "/schedule/{scheduled_id}", responses={404: {"description": "No such pending operation"}}
+)
+async def cancel_scheduled(
+    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, actor: Actor
+) -> ScheduledOut:
+    """Cancel a pending scheduled operation."""
+    return ScheduledOut.of(await service.cancel(scheduled_id))

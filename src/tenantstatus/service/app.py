@@ -1,0 +1,131 @@
+"""The service's ASGI application.
+
+    >>> app = create_app(Settings.from_env())
+    >>> uvicorn.run(app)
+
+Requests meet, in order: the state API's hot path (bare ASGI, from memory), the
+body limit, then FastAPI with the operator API, health and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+from tenantstatus.__about__ import __version__
+from tenantstatus.clock import Clock, SystemClock
+from tenantstatus.config import Settings
+from tenantstatus.service import admin
+from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.errors import install_error_handlers
+from tenantstatus.service.limits import BodyLimit
+from tenantstatus.service.metrics import ServiceMetrics
+from tenantstatus.service.problems import problem
+from tenantstatus.service.scheduler import Scheduler
+from tenantstatus.service.state_api import StateRoute
+from tenantstatus.service.state_cache import StateCache, ValidityClock
+from tenantstatus.service.tenants import TenantService
+from tenantstatus.store import SqlStore, StoreUnavailable
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Tenant lifecycle state for a multi-tenant SaaS platform.
+
+`GET /api/state/{ContextIdentifier}` is public. Everything under `/admin` needs the
+operator token as `Authorization: Bearer <token>`. Errors are `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
+    """Build the service for `settings`; the store opens when the app starts."""
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = SqlStore(settings.resolved_database_url)
+    cache = StateCache()
+    metrics = ServiceMetrics()
+    tenants = TenantService(store, cache, clock, metrics)
+    scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.open()
+        auth, fresh_token = await OperatorAuth.establish(store, settings.operator_token)
+        if fresh_token is not None:
+            # Shown once, never logged: only its hash is kept.
+            print(
+                f"tenantstatus: generated the operator token (shown once): {fresh_token}",
+                file=sys.stderr,
+                flush=True,
+            )
+        app.state.operator_auth = auth
+        loaded = await tenants.load_cache()
+        log.info("state cache loaded: %d tenants", loaded)
+        app.state.ready = True
+        scheduler.start()
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await scheduler.stop()
+            await store.close()
+
+    app = FastAPI(
+        title="tenantstatus",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.tenants = tenants
+    app.state.ready = False
+    install_error_handlers(app)
+    app.include_router(admin.router)
+    _add_health_routes(app, store)
+
+    state_route = StateRoute(
+        BodyLimit(
+            app,
+            default=settings.max_body_bytes,
+            overrides={"/admin/tenants/import": settings.import_max_body_bytes},
+        ),
+        cache,
+        ValidityClock(settings.state_ttl),
+    )
+    metrics.watch(lambda: state_route.served, cache.counts_by_state)
+    app.state.metrics = metrics
+    return state_route
+
+
+def _add_health_routes(app: FastAPI, store: SqlStore) -> None:
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+    async def readyz(request: Request) -> Response:
+        """The state cache is loaded and the database answers."""
+        if not request.app.state.ready:
+            return problem(503, "Not ready", "The service is still starting.")
+        try:
+            await store.ping()
+        except StoreUnavailable as exc:
+            return problem(503, "Not ready", f"The database does not answer: {exc}")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics."""
+        registry = request.app.state.metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,66 @@
+"""Prometheus metrics, on a registry of the service's own (one per app, so tests can run many)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from tenantstatus.model import TenantState
+
+__all__ = ["ServiceMetrics"]
+
+
+class _LiveCollector(Collector):
+    """Numbers read at scrape time, so the hot path only bumps a plain integer."""
+
+    def __init__(
+        self,
+        state_requests: Callable[[], int],
+        tenants_by_state: Callable[[], dict[TenantState, int]],
+    ) -> None:
+        self._state_requests = state_requests
+        self._tenants_by_state = tenants_by_state
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield CounterMetricFamily(
+            "tenantstatus_state_requests",
+            "Requests answered by the state API.",
+            value=self._state_requests(),
+        )
+        tenants = GaugeMetricFamily(
+            "tenantstatus_tenants", "Tenants by lifecycle state.", labels=["state"]
+        )
+        counts = self._tenants_by_state()
+        for state in TenantState:
+            tenants.add_metric([state.name], counts.get(state, 0))
+        yield tenants
+
+
+class ServiceMetrics:
+    """The service's metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.operations = Counter(
+            "tenantstatus_operations",
+            "Tenant operations run, by operation and outcome.",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.admin_latency = Histogram(
+            "tenantstatus_admin_request_seconds",
+            "Operator API request latency.",
+            ["method", "status"],
+            registry=self.registry,
+        )
+
+    def watch(
+        self,
+        state_requests: Callable[[], int],
+        tenants_by_state: Callable[[], dict[TenantState, int]],
+    ) -> None:
+        """Expose numbers the service keeps itself."""
+        self.registry.register(_LiveCollector(state_requests, tenants_by_state))
