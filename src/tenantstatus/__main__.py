@@ -1,0 +1,5 @@
+"""`python -m tenantstatus` runs the CLI."""
+
+from tenantstatus.cli import main
+
+main()

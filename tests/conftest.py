@@ -1,0 +1,31 @@
+"""Fixtures shared by every test: the anyio backend and a real service process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ServiceProcess
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One `tenantstatus serve` on loopback for the whole session, on its own SQLite file."""
+    process = ServiceProcess(tmp_path_factory.mktemp("service") / "data").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def fresh_service(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A service of the test's own, for tests that restart or kill it."""
+    process = ServiceProcess(tmp_path / "data")
+    yield process
+    process.stop()
