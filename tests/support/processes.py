@@ -62,8 +62,8 @@ class ServiceProcess:
             "warning",
             *self.args,
         ]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

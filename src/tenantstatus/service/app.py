@@ -27,6 +27,7 @@ from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
+from tenantstatus.service.openapi import install_openapi
 from tenantstatus.service.problems import problem
 from tenantstatus.service.scheduler import Scheduler
 from tenantstatus.service.state_api import StateRoute
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     app.state.tenants = tenants
     app.state.ready = False
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(admin.router)
     _add_health_routes(app, store)
 

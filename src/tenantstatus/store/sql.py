@@ -447,13 +447,8 @@ class SqlStore:
             .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
             .group_by(scheduled_operations.c.context_identifier)
         )
-        instant = scheduled_operations.c.run_at.type
         async with self._engine.connect() as connection:
-            rows = await connection.execute(query)
-            return {
-                ctx: instant.process_result_value(raw, self._engine.dialect)  # type: ignore[attr-defined]
-                for ctx, raw in rows
-            }
+            return {ctx: run_at for ctx, run_at in await connection.execute(query)}
 
     # --- settings -----------------------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+"""The public API is a decision: a change to these lists must be deliberate."""
+
+from __future__ import annotations
+
+import tenantstatus
+import tenantstatus.lifecycle
+import tenantstatus.model
+import tenantstatus.store
+
+
+def test_package_exports() -> None:
+    assert sorted(tenantstatus.__all__) == [
+        "ChangeType",
+        "StateChangeNotification",
+        "TenantState",
+        "TenantStatus",
+        "VersionInfo",
+        "WireFormatError",
+        "__version__",
+    ]
+
+
+def test_model_exports() -> None:
+    assert sorted(tenantstatus.model.__all__) == [
+        "CONTEXT_IDENTIFIER_PATTERN",
+        "ChangeType",
+        "StateChangeNotification",
+        "TenantState",
+        "TenantStatus",
+        "VersionInfo",
+        "WireFormatError",
+        "format_instant",
+        "is_valid_context_identifier",
+        "parse_instant",
+    ]
+
+
+def test_lifecycle_exports() -> None:
+    assert sorted(tenantstatus.lifecycle.__all__) == [
+        "Activity",
+        "InvalidOperation",
+        "Operation",
+        "OperationRequest",
+        "Outcome",
+        "RULES",
+        "Tenant",
+        "TransitionRefused",
+        "allowed_operations",
+        "apply",
+        "validate_endpoint",
+    ]
+
+
+def test_store_exports() -> None:
+    assert sorted(tenantstatus.store.__all__) == [
+        "HistoryEntry",
+        "ImportResult",
+        "ScheduleStatus",
+        "ScheduledOperation",
+        "SqlStore",
+        "Store",
+        "StoreUnavailable",
+    ]
+
+
+def test_every_exported_name_exists() -> None:
+    for module in (tenantstatus, tenantstatus.model, tenantstatus.lifecycle, tenantstatus.store):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
