@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     Index,
@@ -19,7 +20,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["history", "metadata", "scheduled_operations", "service_settings", "tenants"]
+__all__ = [
+    "applications",
+    "approvals",
+    "deliveries",
+    "delivery_attempts",
+    "history",
+    "metadata",
+    "scheduled_operations",
+    "service_settings",
+    "signing_keys",
+    "tenants",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -105,4 +117,77 @@ service_settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(8), nullable=False),
+    Column("private_key", Text, nullable=False),  # encrypted PEM
+    Column("created_at", Instant, nullable=False),
+    Column("retired_at", Instant),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("secret", Text, nullable=False),  # encrypted
+    Column("previous_secret", Text),  # encrypted; also signs until previous_secret_until
+    Column("previous_secret_until", Instant),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("disabled_at", Instant),
+    Column("created_at", Instant, nullable=False),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("context_identifier", String(64), primary_key=True),
+    Column("approved_at", Instant, nullable=False),
+    Index("ix_approvals_ctx", "context_identifier"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("application_id", String(32), nullable=False),
+    Column("context_identifier", String(64), nullable=False),
+    Column("history_id", Integer, nullable=False),
+    Column("change_type", SmallInteger, nullable=False),
+    Column("version_name", Text, nullable=False),
+    Column("file_version", Text, nullable=False),
+    Column("public_endpoint", Text),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("claimed_until", Instant),
+    Column("created_at", Instant, nullable=False),
+    Column("finished_at", Instant),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_pair", "application_id", "context_identifier", "seq"),
+    Index("ix_deliveries_app_created", "application_id", "created_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_seq", Integer, nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text),
+    Column("response_excerpt", Text),
+    Index("ix_attempts_delivery", "delivery_seq", "id"),
 )

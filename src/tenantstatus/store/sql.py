@@ -28,6 +28,7 @@ from tenantstatus.store.base import (
     ScheduleStatus,
     StoreUnavailable,
 )
+from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import history, scheduled_operations, service_settings, tenants
 
 __all__ = ["SqlStore"]
@@ -133,7 +134,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore:
+class SqlStore(PushSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -225,6 +226,7 @@ class SqlStore:
             }
             result = await connection.execute(history.insert().values(entry_values))
             (history_id,) = result.inserted_primary_key or (0,)
+            await enqueue_notifications(connection, outcome, int(history_id), at)
         entry = HistoryEntry(
             id=int(history_id),
             context_identifier=context_identifier,

@@ -1,0 +1,447 @@
+"""The SQL side of push: applications, approvals, the delivery outbox, signing keys.
+
+`PushSql` is mixed into `SqlStore`; `enqueue_notifications` runs inside the store's
+operation transaction, so a change and its notifications commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tenantstatus.lifecycle import Outcome
+from tenantstatus.model import ChangeType
+from tenantstatus.store.push_records import (
+    Application,
+    Attempt,
+    Delivery,
+    DeliveryOutcome,
+    DeliveryStatus,
+    StoredSigningKey,
+)
+from tenantstatus.store.schema import (
+    applications,
+    approvals,
+    deliveries,
+    delivery_attempts,
+    signing_keys,
+)
+
+__all__ = ["PushSql", "enqueue_notifications"]
+
+_PENDING = DeliveryStatus.PENDING.value
+_EXCERPT = 1024
+
+
+def _application(row: sa.Row[Any]) -> Application:
+    return Application(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        token_hash=row.token_hash,
+        secret=row.secret,
+        created_at=row.created_at,
+        enabled=bool(row.enabled),
+        previous_secret=row.previous_secret,
+        previous_secret_until=row.previous_secret_until,
+        disabled_reason=row.disabled_reason,
+        disabled_at=row.disabled_at,
+    )
+
+
+def _delivery(row: sa.Row[Any]) -> Delivery:
+    return Delivery(
+        seq=row.seq,
+        id=row.id,
+        application_id=row.application_id,
+        context_identifier=row.context_identifier,
+        history_id=row.history_id,
+        change_type=ChangeType(row.change_type),
+        version_name=row.version_name,
+        file_version=row.file_version,
+        public_endpoint=row.public_endpoint,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+    )
+
+
+def _host_of(endpoint: str) -> str:
+    """The bare host a Move announces: no scheme, no path."""
+    parts = urlsplit(endpoint)
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+async def enqueue_notifications(
+    connection: AsyncConnection, outcome: Outcome, history_id: int, at: datetime
+) -> int:
+    """Write one outbox row per enabled application that approved the tenant."""
+    change_type = outcome.announces
+    if change_type is None:
+        return 0
+    tenant = outcome.tenant
+    approved = await connection.scalars(
+        sa.select(approvals.c.application_id)
+        .join(applications, applications.c.id == approvals.c.application_id)
+        .where(approvals.c.context_identifier == tenant.context_identifier)
+        .where(applications.c.enabled.is_(True))
+        .order_by(approvals.c.application_id)
+    )
+    application_ids = list(approved)
+    if not application_ids:
+        return 0
+    if change_type is ChangeType.Upgrade and tenant.pending_version_name is not None:
+        version_name = tenant.pending_version_name
+        file_version = tenant.pending_file_version or ""
+    else:
+        version_name, file_version = tenant.version_name, tenant.file_version
+    public_endpoint = _host_of(tenant.endpoint) if change_type is ChangeType.Move else None
+    await connection.execute(
+        deliveries.insert(),
+        [
+            {
+                "id": f"msg_{uuid.uuid4().hex}",
+                "application_id": application_id,
+                "context_identifier": tenant.context_identifier,
+                "history_id": history_id,
+                "change_type": int(change_type),
+                "version_name": version_name,
+                "file_version": file_version,
+                "public_endpoint": public_endpoint,
+                "status": _PENDING,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for application_id in application_ids
+        ],
+    )
+    return len(application_ids)
+
+
+class PushSql:
+    """Push persistence; mixed into `SqlStore`, which provides the engines."""
+
+    _engine: AsyncEngine
+    _writer: AsyncEngine
+    _is_sqlite: bool
+
+    # --- applications -----------------------------------------------------------------
+
+    async def add_application(self, application: Application) -> None:
+        """Register an application."""
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                applications.insert().values(
+                    id=application.id,
+                    name=application.name,
+                    url=application.url,
+                    token_hash=application.token_hash,
+                    secret=application.secret,
+                    previous_secret=application.previous_secret,
+                    previous_secret_until=application.previous_secret_until,
+                    enabled=application.enabled,
+                    disabled_reason=application.disabled_reason,
+                    disabled_at=application.disabled_at,
+                    created_at=application.created_at,
+                )
+            )
+
+    async def get_application(self, application_id: str) -> Application | None:
+        """One application, or None."""
+        query = sa.select(applications).where(applications.c.id == application_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _application(row)
+
+    async def application_by_token_hash(self, token_hash: str) -> Application | None:
+        """The application whose API token has this hash, or None."""
+        query = sa.select(applications).where(applications.c.token_hash == token_hash)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _application(row)
+
+    async def list_applications(self) -> list[Application]:
+        """Every application, by id."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(sa.select(applications).order_by(applications.c.id))
+            return [_application(row) for row in rows]
+
+    async def update_application(self, application_id: str, **changes: Any) -> Application | None:
+        """Change columns of an application; return it as it is now, or None."""
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                applications.update().where(applications.c.id == application_id).values(**changes)
+            )
+            if result.rowcount != 1:
+                return None
+            row = (
+                await connection.execute(
+                    sa.select(applications).where(applications.c.id == application_id)
+                )
+            ).one()
+        return _application(row)
+
+    async def approve(self, application_id: str, context_identifier: str, at: datetime) -> bool:
+        """Approve; False when the approval existed already."""
+        try:
+            async with self._writer.begin() as connection:
+                await connection.execute(
+                    approvals.insert().values(
+                        application_id=application_id,
+                        context_identifier=context_identifier,
+                        approved_at=at,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def revoke(self, application_id: str, context_identifier: str) -> bool:
+        """Withdraw an approval; False when there was none."""
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                approvals.delete()
+                .where(approvals.c.application_id == application_id)
+                .where(approvals.c.context_identifier == context_identifier)
+            )
+        return result.rowcount == 1
+
+    async def approved_tenants(self, application_id: str, *, limit: int = 1000) -> list[str]:
+        """The tenants that approved the application."""
+        query = (
+            sa.select(approvals.c.context_identifier)
+            .where(approvals.c.application_id == application_id)
+            .order_by(approvals.c.context_identifier)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return list(await connection.scalars(query))
+
+    # --- the outbox ---------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> list[Delivery]:
+        """Take due deliveries whose earlier siblings (same application and tenant) are done.
+
+        A claim is a lease: a delivery whose worker died is claimed again after it.
+        """
+        earlier = deliveries.alias("earlier")
+        blocked = (
+            sa.select(earlier.c.seq)
+            .where(earlier.c.application_id == deliveries.c.application_id)
+            .where(earlier.c.context_identifier == deliveries.c.context_identifier)
+            .where(earlier.c.status == _PENDING)
+            .where(earlier.c.seq < deliveries.c.seq)
+            .exists()
+        )
+        query = (
+            sa.select(deliveries)
+            .join(applications, applications.c.id == deliveries.c.application_id)
+            .where(deliveries.c.status == _PENDING)
+            .where(deliveries.c.next_attempt_at <= now)
+            .where(sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now))
+            .where(applications.c.enabled.is_(True))
+            .where(~blocked)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.seq)
+            .limit(limit)
+        )
+        if not self._is_sqlite:
+            query = query.with_for_update(of=deliveries, skip_locked=True)
+        async with self._writer.begin() as connection:
+            claimed = [_delivery(row) for row in await connection.execute(query)]
+            if claimed:
+                await connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.seq.in_([d.seq for d in claimed]))
+                    .values(claimed_until=now + lease)
+                )
+        return claimed
+
+    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Write attempts and the deliveries' new status, all in one transaction."""
+        if not outcomes:
+            return
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                delivery_attempts.insert(),
+                [
+                    {
+                        "delivery_seq": o.seq,
+                        "at": o.attempt.at,
+                        "status_code": o.attempt.status_code,
+                        "latency_ms": o.attempt.latency_ms,
+                        "error": None if o.attempt.error is None else o.attempt.error[:2000],
+                        "response_excerpt": None
+                        if o.attempt.response_excerpt is None
+                        else o.attempt.response_excerpt[:_EXCERPT],
+                    }
+                    for o in outcomes
+                ],
+            )
+            for o in outcomes:
+                finished = o.status is not DeliveryStatus.PENDING
+                await connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.seq == o.seq)
+                    .values(
+                        status=o.status.value,
+                        attempts=deliveries.c.attempts + 1,
+                        next_attempt_at=o.next_attempt_at or o.attempt.at,
+                        claimed_until=None,
+                        finished_at=o.attempt.at if finished else None,
+                        last_status=o.attempt.status_code,
+                        last_error=o.attempt.error,
+                    )
+                )
+            for o in outcomes:
+                if o.disable_application is not None:
+                    owner = sa.select(deliveries.c.application_id).where(deliveries.c.seq == o.seq)
+                    await connection.execute(
+                        applications.update()
+                        .where(applications.c.id == owner.scalar_subquery())
+                        .values(
+                            enabled=False,
+                            disabled_reason=o.disable_application,
+                            disabled_at=o.attempt.at,
+                        )
+                    )
+
+    async def list_deliveries(
+        self,
+        *,
+        application_id: str | None = None,
+        context_identifier: str | None = None,
+        status: DeliveryStatus | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first."""
+        query = sa.select(deliveries).order_by(deliveries.c.seq.desc()).limit(limit)
+        if application_id is not None:
+            query = query.where(deliveries.c.application_id == application_id)
+        if context_identifier is not None:
+            query = query.where(deliveries.c.context_identifier == context_identifier)
+        if status is not None:
+            query = query.where(deliveries.c.status == status.value)
+        if before_seq is not None:
+            query = query.where(deliveries.c.seq < before_seq)
+        async with self._engine.connect() as connection:
+            return [_delivery(row) for row in await connection.execute(query)]
+
+    async def get_delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
+        """One delivery with every attempt, oldest first."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(deliveries).where(deliveries.c.id == delivery_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            attempts = await connection.execute(
+                sa.select(delivery_attempts)
+                .where(delivery_attempts.c.delivery_seq == row.seq)
+                .order_by(delivery_attempts.c.id)
+            )
+            return _delivery(row), [
+                Attempt(
+                    at=a.at,
+                    latency_ms=a.latency_ms,
+                    status_code=a.status_code,
+                    error=a.error,
+                    response_excerpt=a.response_excerpt,
+                )
+                for a in attempts
+            ]
+
+    async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
+        """Send finished deliveries again from the first step of the schedule."""
+        if not delivery_ids:
+            return 0
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(delivery_ids)))
+                .values(
+                    status=_PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                    finished_at=None,
+                )
+            )
+        return int(result.rowcount)
+
+    async def dead_deliveries_since(
+        self, application_id: str, since: datetime, *, limit: int = 1000
+    ) -> list[str]:
+        """Ids of the application's dead deliveries created at or after `since`, oldest first."""
+        query = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.application_id == application_id)
+            .where(deliveries.c.status == DeliveryStatus.DEAD.value)
+            .where(deliveries.c.created_at >= since)
+            .order_by(deliveries.c.seq)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return list(await connection.scalars(query))
+
+    async def outbox_depth(self) -> int:
+        """How many deliveries wait to be delivered."""
+        query = sa.select(sa.func.count()).where(deliveries.c.status == _PENDING)
+        async with self._engine.connect() as connection:
+            return int(await connection.scalar(query) or 0)
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """Deliveries by (application, status)."""
+        query = sa.select(
+            deliveries.c.application_id, deliveries.c.status, sa.func.count()
+        ).group_by(deliveries.c.application_id, deliveries.c.status)
+        async with self._engine.connect() as connection:
+            return {(a, s): int(n) for a, s, n in await connection.execute(query)}
+
+    # --- signing keys -------------------------------------------------------------------
+
+    async def signing_keys(self) -> list[StoredSigningKey]:
+        """Every stored signing key, oldest first."""
+        query = sa.select(signing_keys).order_by(signing_keys.c.created_at)
+        async with self._engine.connect() as connection:
+            return [
+                StoredSigningKey(r.kid, r.algorithm, r.private_key, r.created_at, r.retired_at)
+                for r in await connection.execute(query)
+            ]
+
+    async def rotate_signing_key(self, new: StoredSigningKey, *, purge_before: datetime) -> None:
+        """Store `new` as the active key, retire the others, drop long-retired ones."""
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                signing_keys.update()
+                .where(signing_keys.c.retired_at.is_(None))
+                .values(retired_at=new.created_at)
+            )
+            await connection.execute(
+                signing_keys.delete().where(signing_keys.c.retired_at < purge_before)
+            )
+            await connection.execute(
+                signing_keys.insert().values(
+                    kid=new.kid,
+                    algorithm=new.algorithm,
+                    private_key=new.private_key,
+                    created_at=new.created_at,
+                    retired_at=None,
+                )
+            )

@@ -1,0 +1,178 @@
+"""Notification tokens: signing keys, the claims that bind a token to one notification, JWKS.
+
+Shared by both halves: the service signs with a `SigningKeyRing`, the client verifies
+against the JWKS the ring publishes.
+
+    >>> ring = SigningKeyRing([SigningKey.generate("RS256")])
+    >>> token = ring.sign(notification_claims(issuer=..., audience="app_1", ...))
+    >>> ring.jwks()["keys"][0]["kid"] == ring.active.kid
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+__all__ = [
+    "ALGORITHMS",
+    "TOKEN_LIFETIME",
+    "Algorithm",
+    "SigningKey",
+    "SigningKeyRing",
+    "notification_claims",
+]
+
+Algorithm = Literal["RS256", "ES256"]
+ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
+TOKEN_LIFETIME = timedelta(minutes=5)
+
+_PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def _kid(public_jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 thumbprint: the same key always gets the same id."""
+    required = ("crv", "kty", "x", "y") if public_jwk["kty"] == "EC" else ("e", "kty", "n")
+    canonical = json.dumps({k: public_jwk[k] for k in required}, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One private signing key with its `kid` and algorithm."""
+
+    kid: str
+    algorithm: Algorithm
+    private_key: _PrivateKey
+    created_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    @classmethod
+    def generate(cls, algorithm: Algorithm, *, now: datetime | None = None) -> SigningKey:
+        """A fresh key: RSA 2048 for RS256, P-256 for ES256."""
+        private_key: _PrivateKey
+        if algorithm == "RS256":
+            private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        elif algorithm == "ES256":
+            private_key = ec.generate_private_key(ec.SECP256R1())
+        else:
+            raise ValueError(f"unsupported signing algorithm {algorithm!r}; use RS256 or ES256")
+        return cls.from_private_key(private_key, algorithm, created_at=now)
+
+    @classmethod
+    def from_private_key(
+        cls,
+        private_key: _PrivateKey,
+        algorithm: Algorithm,
+        *,
+        created_at: datetime | None = None,
+        retired_at: datetime | None = None,
+    ) -> SigningKey:
+        """Wrap an existing key; its `kid` is derived from the public key."""
+        jwk = _public_jwk(private_key, algorithm)
+        return cls(_kid(jwk), algorithm, private_key, created_at, retired_at)
+
+    @classmethod
+    def from_pem(
+        cls,
+        pem: bytes,
+        algorithm: Algorithm,
+        *,
+        created_at: datetime | None = None,
+        retired_at: datetime | None = None,
+    ) -> SigningKey:
+        """Load a PKCS#8 PEM private key."""
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise ValueError("only RSA and EC signing keys are supported")
+        return cls.from_private_key(key, algorithm, created_at=created_at, retired_at=retired_at)
+
+    def private_pem(self) -> bytes:
+        """The private key as PKCS#8 PEM. Encrypt it before it is stored."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public key as a JWK with `kid`, `alg` and `use`."""
+        return {**_public_jwk(self.private_key, self.algorithm), "kid": self.kid}
+
+
+def _public_jwk(private_key: _PrivateKey, algorithm: Algorithm) -> dict[str, Any]:
+    public = private_key.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    else:
+        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+    return {**jwk, "alg": algorithm, "use": "sig"}
+
+
+class SigningKeyRing:
+    """The active key signs; retired keys stay published until their last token expires."""
+
+    def __init__(self, keys: Iterable[SigningKey]) -> None:
+        ordered = sorted(keys, key=lambda k: (k.retired_at is None, k.created_at or 0))
+        active = [k for k in ordered if k.retired_at is None]
+        if not active:
+            raise ValueError("a key ring needs one active key")
+        self.active = active[-1]
+        self._published = ordered
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        """Every key in the ring, oldest first, the active one last."""
+        return tuple(self._published)
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """A compact JWS of `claims` with the active key, `kid` in the header."""
+        key = self.active
+        return jwt.encode(
+            dict(claims), key.private_key, algorithm=key.algorithm, headers={"kid": key.kid}
+        )
+
+    def jwks(self, *, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The public keys that verify tokens still valid at `now`."""
+        published = [
+            key.public_jwk()
+            for key in self._published
+            if key.retired_at is None or now is None or key.retired_at + TOKEN_LIFETIME > now
+        ]
+        return {"keys": published}
+
+
+def notification_claims(
+    *,
+    issuer: str,
+    audience: str,
+    context_identifier: str,
+    change_type: int,
+    file_version: str,
+    delivery_id: str,
+    now: datetime,
+    lifetime: timedelta = TOKEN_LIFETIME,
+) -> dict[str, Any]:
+    """The claims that bind a token to one notification for one application."""
+    issued = int(now.timestamp())
+    return {
+        "iss": issuer,
+        "aud": audience,
+        "sub": context_identifier,
+        "ctx": context_identifier,
+        "change_type": change_type,
+        "file_version": file_version,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+        "jti": delivery_id,
+    }
