@@ -11,6 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.client.installation import Installations
+from tests.client.issuer import Issuer
 from tests.client.loopback import LoopbackServer
 from tests.support.processes import ServiceProcess
 
@@ -116,3 +117,21 @@ def installations() -> Iterator[Installations]:
 @pytest.fixture
 def operator(service: ServiceProcess, installations: Installations) -> Operator:
     return Operator(service, installations)
+
+
+@pytest.fixture(scope="session")
+def issuer_server() -> Iterator[tuple[Issuer, LoopbackServer]]:
+    signer = Issuer()
+    with LoopbackServer(signer.app) as server:
+        signer.url = server.url
+        yield signer, server
+
+
+@pytest.fixture
+def issuer(issuer_server: tuple[Issuer, LoopbackServer]) -> Iterator[Issuer]:
+    """The session's issuer, with its published keys reset after each test."""
+    signer, _ = issuer_server
+    published = set(signer.published)
+    yield signer
+    signer.published = published
+    signer.jwks_status = 200

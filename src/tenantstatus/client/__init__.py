@@ -39,10 +39,18 @@ from tenantstatus.client.errors import (
 )
 from tenantstatus.client.policy import CachePolicy, RetryPolicy
 from tenantstatus.client.pull import AsyncTenantStatusClient, TenantStatusClient
+from tenantstatus.client.verify import (
+    ALLOWED_ALGORITHMS,
+    AsyncNotificationVerifier,
+    NotificationVerifier,
+    VerifiedNotification,
+)
 
 __all__ = [
+    "ALLOWED_ALGORITHMS",
     "ENVIRONMENTS",
     "AlgorithmNotAllowed",
+    "AsyncNotificationVerifier",
     "AsyncTenantStatusClient",
     "CachePolicy",
     "ChangeTypeMismatch",
@@ -54,6 +62,7 @@ __all__ = [
     "KeySetUnavailable",
     "MalformedNotification",
     "NotificationRejected",
+    "NotificationVerifier",
     "PulledStatus",
     "RetryPolicy",
     "StatusCache",
@@ -67,6 +76,7 @@ __all__ = [
     "TokenNotYetValid",
     "UnexpectedResponse",
     "UnknownSigningKey",
+    "VerifiedNotification",
     "WrongAudience",
     "WrongIssuer",
     "base_url_for",
