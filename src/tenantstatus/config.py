@@ -6,38 +6,83 @@ CLI flags override the environment; `Settings.from_env(**overrides)` merges both
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ENVIRONMENT", "ConfigError", "Settings"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-
-
-ENVIRONMENT: Mapping[str, str] = {
-    "data_dir": "TENANTSTATUS_DATA_DIR",
-    "database_url": "TENANTSTATUS_DATABASE_URL",
-    "public_url": "TENANTSTATUS_PUBLIC_URL",
-    "operator_token": "TENANTSTATUS_OPERATOR_TOKEN",
-    "state_ttl": "TENANTSTATUS_STATE_TTL",
-}
 
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot use."""
 
 
-def _int(name: str, raw: str, *, minimum: int) -> int:
-    try:
+def _integer(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
         value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be above 0")
     return value
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
+def _algorithm(raw: str) -> str:
+    if raw not in ("RS256", "ES256"):
+        raise ValueError("must be RS256 or ES256")
+    return raw
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        ipaddress.ip_network(network, strict=False)
+    return networks
+
+
+def _schedule(raw: str) -> str:
+    delays = [float(part) for part in raw.split(",") if part.strip()]
+    if not delays or min(delays) < 0:
+        raise ValueError("must be comma-separated seconds, none negative")
+    return raw
+
+
+# field -> (environment variable, parser)
+ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
+    "data_dir": ("TENANTSTATUS_DATA_DIR", Path),
+    "database_url": ("TENANTSTATUS_DATABASE_URL", str),
+    "public_url": ("TENANTSTATUS_PUBLIC_URL", str),
+    "operator_token": ("TENANTSTATUS_OPERATOR_TOKEN", str),
+    "state_ttl": ("TENANTSTATUS_STATE_TTL", _integer(1)),
+    "signing_alg": ("TENANTSTATUS_SIGNING_ALG", _algorithm),
+    "retry_schedule": ("TENANTSTATUS_RETRY_SCHEDULE", _schedule),
+    "allow_http": ("TENANTSTATUS_ALLOW_HTTP", _flag),
+    "allowed_networks": ("TENANTSTATUS_ALLOWED_NETWORKS", _networks),
+    "delivery_concurrency": ("TENANTSTATUS_DELIVERY_CONCURRENCY", _integer(1)),
+    "delivery_timeout": ("TENANTSTATUS_DELIVERY_TIMEOUT", _positive_float),
+    "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,29 +100,33 @@ class Settings:
     max_body_bytes: int = 1_048_576
     import_max_body_bytes: int = 64 * 1_048_576
     scheduler_interval: float = 1.0
+    signing_alg: str = "RS256"
+    retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    allow_http: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    delivery_concurrency: int = 32
+    delivery_timeout: float = 15.0
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read the environment, then apply the non-None `overrides` (CLI flags)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for name, variable in ENVIRONMENT.items():
+        for name, (variable, parse) in ENVIRONMENT.items():
             raw = env.get(variable)
-            if raw in (None, ""):
+            if raw is None or raw == "":
                 continue
-            values[name] = raw
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{variable}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+        unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
-        for name, minimum in (("state_ttl", 1), ("port", 0), ("workers", 1)):
-            if name in values and not isinstance(values[name], int):
-                values[name] = _int(ENVIRONMENT.get(name, name), str(values[name]), minimum=minimum)
-            elif name in values and values[name] < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}")
         return cls(**values)
 
     @property
@@ -92,7 +141,7 @@ class Settings:
 
     @property
     def resolved_public_url(self) -> str:
-        """The URL clients use to reach this service (the JWT issuer later on)."""
+        """The URL clients use to reach this service; the issuer of its tokens."""
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104

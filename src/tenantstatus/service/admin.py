@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from tenantstatus.lifecycle import OperationRequest
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
-from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.access import Operator
 from tenantstatus.service.errors import NotFound
 from tenantstatus.service.operations import request_from
 from tenantstatus.service.schemas import (
@@ -33,8 +32,6 @@ from tenantstatus.store import ScheduleStatus
 
 __all__ = ["router"]
 
-_bearer = HTTPBearer(auto_error=False, description="The operator token.")
-
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "Missing or wrong operator token", **_PROBLEM},
@@ -47,22 +44,6 @@ def _service(request: Request) -> TenantService:
     return service
 
 
-def operator(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """Require the operator token; return the actor name for history rows."""
-    auth: OperatorAuth = request.app.state.operator_auth
-    if credentials is None or not auth.verify(f"{credentials.scheme} {credentials.credentials}"):
-        raise HTTPException(
-            401,
-            "This route needs the operator token: send 'Authorization: Bearer <token>'.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return "operator"
-
-
-Actor = Annotated[str, Depends(operator)]
 Service = Annotated[TenantService, Depends(_service)]
 ContextPath = Annotated[str, Path(pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$")]
 
@@ -94,19 +75,19 @@ async def _run_or_schedule(
     },
 )
 async def create_tenant(
-    body: TenantCreate, service: Service, actor: Actor, response: Response
+    body: TenantCreate, service: Service, operator: Operator, response: Response
 ) -> OperationResult | ScheduledOut:
     """Provision a tenant, now or at `At`."""
     request = request_from("provision", body.parameters())
     return await _run_or_schedule(
-        service, response, body.ContextIdentifier, request, body.At, actor
+        service, response, body.ContextIdentifier, request, body.At, operator.actor
     )
 
 
 @router.get("/tenants")
 async def list_tenants(
     service: Service,
-    actor: Actor,
+    operator: Operator,
     state: Annotated[str | None, Query(max_length=32, description="A state name")] = None,
     after: Annotated[
         str | None, Query(max_length=64, description="The previous page's Next")
@@ -130,13 +111,13 @@ async def list_tenants(
 
 
 @router.post("/tenants/import")
-async def import_tenants(body: ImportBody, service: Service, actor: Actor) -> ImportOut:
+async def import_tenants(body: ImportBody, service: Service, operator: Operator) -> ImportOut:
     """Create many tenants at once (at most 10,000 a request); existing ones are skipped."""
     items = [
         ImportItem(item.ContextIdentifier, request_from("provision", item.parameters()))
         for item in body.Tenants
     ]
-    result = await service.import_tenants(items, actor=actor)
+    result = await service.import_tenants(items, actor=operator.actor)
     return ImportOut(Created=result.created, Skipped=result.skipped)
 
 
@@ -144,7 +125,7 @@ async def import_tenants(body: ImportBody, service: Service, actor: Actor) -> Im
 async def show_tenant(
     context_identifier: ContextPath,
     service: Service,
-    actor: Actor,
+    operator: Operator,
     history: Annotated[int, Query(ge=0, le=1000)] = 50,
 ) -> TenantDetail:
     """One tenant with its recent history (newest first) and pending scheduled operations."""
@@ -171,18 +152,20 @@ async def run_operation(
     context_identifier: ContextPath,
     body: OperationBody,
     service: Service,
-    actor: Actor,
+    operator: Operator,
     response: Response,
 ) -> OperationResult | ScheduledOut:
     """Run a lifecycle operation on a tenant, now or at `At`."""
     request = request_from(str(body.Operation), body.parameters())
-    return await _run_or_schedule(service, response, context_identifier, request, body.At, actor)
+    return await _run_or_schedule(
+        service, response, context_identifier, request, body.At, operator.actor
+    )
 
 
 @router.get("/schedule")
 async def list_schedule(
     service: Service,
-    actor: Actor,
+    operator: Operator,
     context_identifier: Annotated[ContextId | None, Query()] = None,
     status: ScheduleStatus | None = ScheduleStatus.PENDING,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -196,7 +179,7 @@ async def list_schedule(
 
 @router.get("/schedule/{scheduled_id}", responses={404: {"description": "No such operation"}})
 async def show_scheduled(
-    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, actor: Actor
+    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, operator: Operator
 ) -> ScheduledOut:
     """One scheduled operation, whatever its status."""
     found = await service.store.get_scheduled(scheduled_id)
@@ -209,7 +192,7 @@ async def show_scheduled(
     "/schedule/{scheduled_id}", responses={404: {"description": "No such pending operation"}}
 )
 async def cancel_scheduled(
-    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, actor: Actor
+    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, operator: Operator
 ) -> ScheduledOut:
     """Cancel a pending scheduled operation."""
     return ScheduledOut.of(await service.cancel(scheduled_id))

@@ -22,18 +22,26 @@ from starlette.types import ASGIApp
 from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
-from tenantstatus.service import admin
+from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings
+from tenantstatus.delivery.recipients import RecipientDirectory
+from tenantstatus.delivery.retry import RetrySchedule
+from tenantstatus.delivery.url_safety import UrlPolicy
+from tenantstatus.service import admin, push_admin, wellknown
+from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.delivery_client import delivery_client
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
 from tenantstatus.service.problems import problem
 from tenantstatus.service.scheduler import Scheduler
+from tenantstatus.service.signing_keys import KeyService
 from tenantstatus.service.state_api import StateRoute
 from tenantstatus.service.state_cache import StateCache, ValidityClock
 from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import SqlStore, StoreUnavailable
+from tenantstatus.store.secret_box import SecretBox
 
 __all__ = ["create_app"]
 
@@ -54,7 +62,27 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     store = SqlStore(settings.resolved_database_url)
     cache = StateCache()
     metrics = ServiceMetrics()
-    tenants = TenantService(store, cache, clock, metrics)
+    box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
+    keys = KeyService(store, box, clock, settings.signing_alg)
+    policy = UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+    recipients = RecipientDirectory(store, box)
+    client = delivery_client(policy, settings)
+    dispatcher = Dispatcher(
+        store,
+        recipients,
+        lambda: keys.ring,
+        client,
+        clock,
+        issuer=settings.resolved_public_url,
+        settings=DispatcherSettings(
+            concurrency=settings.delivery_concurrency,
+            timeout=settings.delivery_timeout,
+            schedule=RetrySchedule.parse(settings.retry_schedule),
+        ),
+        observe=metrics.observe_delivery,
+    )
+    tenants = TenantService(store, cache, clock, metrics, on_announce=dispatcher.wake)
+    applications = ApplicationService(store, box, clock, policy.check_url, recipients)
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
 
     @asynccontextmanager
@@ -69,15 +97,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
                 flush=True,
             )
         app.state.operator_auth = auth
+        await keys.load()
         loaded = await tenants.load_cache()
         log.info("state cache loaded: %d tenants", loaded)
         app.state.ready = True
         scheduler.start()
+        dispatcher.start()
         try:
             yield
         finally:
             app.state.ready = False
             await scheduler.stop()
+            await dispatcher.stop()
+            await client.aclose()
             await store.close()
 
     app = FastAPI(
@@ -89,10 +121,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         redoc_url=None,
     )
     app.state.tenants = tenants
+    app.state.store = store
+    app.state.applications = applications
+    app.state.dispatcher = dispatcher
+    app.state.keys = keys
+    app.state.issuer = settings.resolved_public_url
     app.state.ready = False
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(admin.router)
+    app.include_router(push_admin.router)
+    app.include_router(wellknown.router)
     _add_health_routes(app, store)
 
     state_route = StateRoute(

@@ -5,7 +5,9 @@ Exception
  ├── InvalidOperation         (lifecycle)  -> 422
  ├── UnknownScheduledOperation             -> 404
  ├── StoreUnavailable         (store)      -> 503, Retry-After
- └── NotFound                              -> 404
+ ├── NotFound                              -> 404
+ ├── UnknownApplication                    -> 404
+ └── InvalidApplication, UnsafeUrl         -> 422
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from tenantstatus.delivery.url_safety import UnsafeUrl
 from tenantstatus.lifecycle import InvalidOperation, TransitionRefused
+from tenantstatus.service.applications import InvalidApplication, UnknownApplication
 from tenantstatus.service.problems import problem
 from tenantstatus.service.tenants import UnknownScheduledOperation
 from tenantstatus.store import StoreUnavailable
@@ -89,6 +93,14 @@ async def _http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unknown_application(request: Request, exc: Exception) -> Response:
+    return problem(404, "Not found", f"no application {exc}")
+
+
+async def _unacceptable(request: Request, exc: Exception) -> Response:
+    return problem(422, "Not acceptable", str(exc))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "The service failed unexpectedly; it has been logged.")
@@ -113,4 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnknownScheduledOperation, _unknown_scheduled)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(UnknownApplication, _unknown_application)
+    app.add_exception_handler(InvalidApplication, _unacceptable)
+    app.add_exception_handler(UnsafeUrl, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)

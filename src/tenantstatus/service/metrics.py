@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -56,6 +56,29 @@ class ServiceMetrics:
             ["method", "status"],
             registry=self.registry,
         )
+        self.delivery_attempts = Counter(
+            "tenantstatus_delivery_attempts",
+            "Notification delivery attempts, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "tenantstatus_delivery_seconds",
+            "Time from sending a notification to the receiver's answer.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15),
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "tenantstatus_outbox_depth",
+            "Deliveries waiting to be delivered (sampled).",
+            registry=self.registry,
+        )
+
+    def observe_delivery(self, outcome: str, latency: float | None) -> None:
+        """Count one delivery attempt by outcome and record its latency."""
+        self.delivery_attempts.labels(outcome=outcome).inc()
+        if latency is not None:
+            self.delivery_latency.observe(latency)
 
     def watch(
         self,

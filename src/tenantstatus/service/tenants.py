@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,8 +53,15 @@ class TenantService:
     """The service's one way to change a tenant. The admin API and the scheduler call it."""
 
     def __init__(
-        self, store: Store, cache: StateCache, clock: Clock, metrics: ServiceMetrics
+        self,
+        store: Store,
+        cache: StateCache,
+        clock: Clock,
+        metrics: ServiceMetrics,
+        *,
+        on_announce: Callable[[], None] | None = None,
     ) -> None:
+        self._on_announce = on_announce or (lambda: None)
         self.store = store
         self.cache = cache
         self.clock = clock
@@ -94,6 +101,8 @@ class TenantService:
                 scheduled_id=scheduled_id,
             )
         await self._refresh(context_identifier, outcome.tenant)
+        if outcome.announces is not None:
+            self._on_announce()
         self.metrics.operations.labels(operation=str(request.operation), outcome="done").inc()
         log.info(
             "tenant %s: %s by %s, %s -> %s",

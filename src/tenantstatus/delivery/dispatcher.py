@@ -1,0 +1,275 @@
+"""The dispatcher: claims due outbox rows, POSTs them, records every attempt.
+
+Workers are asyncio tasks bounded by `concurrency`; outcomes are written back in small
+batches so the database is not the bottleneck. Delivery is at least once: a crash
+after a POST and before its outcome is written means the same delivery, with the same
+`webhook-id`, is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx2 as httpx
+
+from tenantstatus.clock import Clock
+from tenantstatus.delivery.envelope import seal_envelope
+from tenantstatus.delivery.recipients import RecipientDirectory
+from tenantstatus.delivery.retry import RetrySchedule, parse_retry_after
+from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
+from tenantstatus.store.push_sql import PushSql
+from tenantstatus.tokens import SigningKeyRing
+
+__all__ = ["Dispatcher", "DispatcherSettings"]
+
+log = logging.getLogger(__name__)
+
+_EXCERPT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherSettings:
+    """How hard and how patiently the dispatcher works."""
+
+    concurrency: int = 32
+    timeout: float = 15.0
+    schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    poll_interval: float = 1.0
+    flush_interval: float = 0.02
+    flush_size: int = 200
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed delivery stays with its worker before another may take it."""
+        return timedelta(seconds=self.timeout * 2 + 30)
+
+
+Observer = Callable[[str, float | None], None]
+
+
+class Dispatcher:
+    """Sends outbox rows to applications' State Change URLs."""
+
+    def __init__(
+        self,
+        store: PushSql,
+        recipients: RecipientDirectory,
+        ring: Callable[[], SigningKeyRing],
+        client: httpx.AsyncClient,
+        clock: Clock,
+        *,
+        issuer: str,
+        settings: DispatcherSettings = DispatcherSettings(),
+        observe: Observer | None = None,
+    ) -> None:
+        self.store = store
+        self.recipients = recipients
+        self.ring = ring
+        self.client = client
+        self.clock = clock
+        self.issuer = issuer
+        self.settings = settings
+        self._observe = observe or (lambda outcome, latency: None)
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._pending: list[DeliveryOutcome] = []
+        self._flushed = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def wake(self) -> None:
+        """Look for work now (an operation just wrote outbox rows)."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        """Start claiming and sending."""
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="tenantstatus-dispatcher"),
+            asyncio.create_task(self._flush_loop(), name="tenantstatus-outcomes"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight deliveries finish (bounded), write their outcomes."""
+        for task in self._tasks[:1]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=self.settings.timeout + 1)
+        for task in self._tasks[1:]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._flush()
+        self._tasks = []
+
+    async def run_once(self) -> int:
+        """Claim and send what is due now, wait for it; return how many were sent."""
+        claimed = await self._claim(self.settings.concurrency)
+        await asyncio.gather(*(self._deliver(d) for d in claimed))
+        await self._flush()
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        return await self.store.claim_deliveries(
+            self.clock.now(), limit=limit, lease=self.settings.lease
+        )
+
+    async def _claim_loop(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                free = self._free_slots()
+                claimed = await self._claim(free) if free else []
+            except Exception:
+                log.exception("claiming deliveries failed; retrying")
+                claimed = []
+            for delivery in claimed:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._run(delivery))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            if claimed and len(claimed) == free:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval)
+
+    def _free_slots(self) -> int:
+        return self.settings.concurrency - len(self._in_flight)
+
+    async def _run(self, delivery: Delivery) -> None:
+        try:
+            await self._deliver(delivery)
+        finally:
+            self._slots.release()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        now = self.clock.now()
+        recipient = await self.recipients.get(delivery.application_id, now)
+        if recipient is None:
+            self._finish(
+                delivery,
+                Attempt(now, 0, error="the application no longer exists"),
+                DeliveryStatus.DEAD,
+            )
+            return
+        envelope = seal_envelope(
+            delivery,
+            ring=self.ring(),
+            issuer=self.issuer,
+            webhook_secrets=list(recipient.secrets),
+            now=now,
+        )
+        started = time.perf_counter()
+        try:
+            response = await self.client.post(
+                recipient.url, content=envelope.body, headers=envelope.headers
+            )
+            excerpt = (await response.aread())[:_EXCERPT].decode("utf-8", errors="replace")
+        except httpx.TimeoutException:
+            self._retry(
+                delivery, now, started, error=f"no answer within {self.settings.timeout:g} s"
+            )
+            return
+        except httpx.HTTPError as exc:
+            self._retry(delivery, now, started, error=f"{type(exc).__name__}: {exc}"[:500])
+            return
+        latency = time.perf_counter() - started
+        attempt = Attempt(now, int(latency * 1000), response.status_code, None, excerpt)
+        status = response.status_code
+        if 200 <= status < 300:
+            self._observe("delivered", latency)
+            self._finish(delivery, attempt, DeliveryStatus.DELIVERED)
+        elif status == 410:
+            self._observe("gone", latency)
+            reason = "the receiver answered 410 Gone"
+            self._finish(
+                delivery,
+                Attempt(now, attempt.latency_ms, status, reason, excerpt),
+                DeliveryStatus.DEAD,
+                disable=reason,
+            )
+        else:
+            error = f"HTTP {status}" + (
+                " (redirects are not followed)" if 300 <= status < 400 else ""
+            )
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            self._retry(
+                delivery,
+                now,
+                started,
+                error=error,
+                status=status,
+                excerpt=excerpt,
+                retry_after=retry_after,
+            )
+
+    def _retry(
+        self,
+        delivery: Delivery,
+        now: datetime,
+        started: float,
+        *,
+        error: str,
+        status: int | None = None,
+        excerpt: str | None = None,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        latency = time.perf_counter() - started
+        attempt = Attempt(now, int(latency * 1000), status, error, excerpt)
+        when = self.settings.schedule.next_attempt(
+            delivery.attempts + 1, now, retry_after=retry_after
+        )
+        if when is None:
+            self._observe("dead", latency)
+            self._finish(delivery, attempt, DeliveryStatus.DEAD)
+        else:
+            self._observe("failed", latency)
+            self._pending.append(
+                DeliveryOutcome(delivery.seq, attempt, DeliveryStatus.PENDING, when)
+            )
+            self._nudge()
+
+    def _finish(
+        self,
+        delivery: Delivery,
+        attempt: Attempt,
+        status: DeliveryStatus,
+        *,
+        disable: str | None = None,
+    ) -> None:
+        self._pending.append(DeliveryOutcome(delivery.seq, attempt, status, None, disable))
+        if disable is not None:
+            self.recipients.forget(delivery.application_id)
+        self._nudge()
+
+    def _nudge(self) -> None:
+        if len(self._pending) >= self.settings.flush_size:
+            self._flushed.set()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self.store.record_outcomes(batch)
+        except Exception:
+            log.exception("recording %d delivery outcomes failed; they will be retried", len(batch))
+            self._pending[:0] = batch
+            return
+        # Outcomes may unblock the next delivery of the same pair.
+        self.wake()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flushed.wait(), timeout=self.settings.flush_interval)
+            self._flushed.clear()
+            await self._flush()

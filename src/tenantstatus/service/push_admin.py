@@ -1,0 +1,251 @@
+"""The operator API for push: applications, approvals and deliveries.
+
+The operator sees and manages everything. An application's own token sees and manages
+only that application: its URL, its secret and its deliveries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.exceptions import HTTPException
+
+from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
+from tenantstatus.service.access import Caller, Operator, require_access
+from tenantstatus.service.applications import ApplicationService, NewCredentials
+from tenantstatus.service.errors import NotFound
+from tenantstatus.service.push_schemas import (
+    ApplicationCreate,
+    ApplicationCredentials,
+    ApplicationOut,
+    ApplicationPage,
+    ApprovalOut,
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    DeliveryPage,
+    RecoverBody,
+    RecoverOut,
+    UrlBody,
+)
+from tenantstatus.store.push_records import DeliveryStatus
+
+__all__ = ["router"]
+
+
+def _applications(request: Request) -> ApplicationService:
+    service: ApplicationService = request.app.state.applications
+    return service
+
+
+Applications = Annotated[ApplicationService, Depends(_applications)]
+AppId = Annotated[str, Path(pattern=r"^app_[0-9a-f]{16}$")]
+ContextPath = Annotated[str, Path(pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$")]
+DeliveryId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{32}$")]
+
+_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
+router = APIRouter(
+    prefix="/admin",
+    tags=["push"],
+    responses={
+        401: {"description": "Missing or unknown token", **_PROBLEM},
+        403: {"description": "Operator only", **_PROBLEM},
+        404: {"description": "Not found (or not yours)", **_PROBLEM},
+        422: {"description": "Invalid request", **_PROBLEM},
+    },
+)
+
+
+def _credentials(request: Request, credentials: NewCredentials) -> ApplicationCredentials:
+    now = request.app.state.tenants.clock.now()
+    return ApplicationCredentials(
+        Application=ApplicationOut.of(credentials.application, now),
+        Token=credentials.token,
+        Secret=credentials.secret,
+    )
+
+
+@router.post("/applications", status_code=201)
+async def create_application(
+    body: ApplicationCreate, request: Request, applications: Applications, operator: Operator
+) -> ApplicationCredentials:
+    """Register an application. Its token and secret are shown in this answer only."""
+    return _credentials(request, await applications.create(body.Name, body.Url))
+
+
+@router.get("/applications")
+async def list_applications(
+    request: Request, applications: Applications, caller: Caller
+) -> ApplicationPage:
+    """Every application (an application's token sees only itself), with delivery counts."""
+    now = request.app.state.tenants.clock.now()
+    counts = await applications.store.delivery_counts()
+    found = await applications.store.list_applications()
+    return ApplicationPage(
+        Applications=[
+            ApplicationOut.of(
+                a, now, {status: n for (app, status), n in counts.items() if app == a.id}
+            )
+            for a in found
+            if caller.is_operator or caller.application_id == a.id
+        ]
+    )
+
+
+@router.get("/applications/{application_id}")
+async def show_application(
+    application_id: AppId, request: Request, applications: Applications, caller: Caller
+) -> ApplicationOut:
+    """One application, with its delivery counts by status."""
+    require_access(caller, application_id)
+    application = await applications.get(application_id)
+    counts = await applications.store.delivery_counts()
+    mine = {status: n for (app, status), n in counts.items() if app == application_id}
+    return ApplicationOut.of(application, request.app.state.tenants.clock.now(), mine)
+
+
+@router.put("/applications/{application_id}/url")
+async def set_url(
+    application_id: AppId,
+    body: UrlBody,
+    request: Request,
+    applications: Applications,
+    caller: Caller,
+) -> ApplicationOut:
+    """Change the State Change URL."""
+    require_access(caller, application_id)
+    updated = await applications.set_url(application_id, body.Url)
+    return ApplicationOut.of(updated, request.app.state.tenants.clock.now())
+
+
+@router.post("/applications/{application_id}/rotate-secret")
+async def rotate_secret(
+    application_id: AppId, request: Request, applications: Applications, caller: Caller
+) -> ApplicationCredentials:
+    """A new webhook secret, shown once; the old one keeps signing for 24 hours."""
+    require_access(caller, application_id)
+    return _credentials(request, await applications.rotate_secret(application_id))
+
+
+@router.post("/applications/{application_id}/enable")
+async def enable_application(
+    application_id: AppId, request: Request, applications: Applications, caller: Caller
+) -> ApplicationOut:
+    """Re-enable a subscription (e.g. after the receiver answered 410)."""
+    require_access(caller, application_id)
+    updated = await applications.set_enabled(application_id, True, None)
+    request.app.state.dispatcher.wake()
+    return ApplicationOut.of(updated, request.app.state.tenants.clock.now())
+
+
+@router.put("/applications/{application_id}/approvals/{context_identifier}")
+async def approve(
+    application_id: AppId,
+    context_identifier: ContextPath,
+    applications: Applications,
+    operator: Operator,
+) -> ApprovalOut:
+    """The tenant approves the application; it gets the tenant's later notifications."""
+    await applications.approve(application_id, context_identifier)
+    return ApprovalOut(
+        ApplicationId=application_id, ContextIdentifier=context_identifier, Approved=True
+    )
+
+
+@router.delete("/applications/{application_id}/approvals/{context_identifier}")
+async def revoke(
+    application_id: AppId,
+    context_identifier: ContextPath,
+    applications: Applications,
+    operator: Operator,
+) -> ApprovalOut:
+    """The tenant withdraws its approval."""
+    if not await applications.revoke(application_id, context_identifier):
+        raise NotFound(f"{context_identifier} has not approved {application_id}")
+    return ApprovalOut(
+        ApplicationId=application_id, ContextIdentifier=context_identifier, Approved=False
+    )
+
+
+@router.get("/deliveries")
+async def list_deliveries(
+    applications: Applications,
+    caller: Caller,
+    application: Annotated[str | None, Query(max_length=32)] = None,
+    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    status: DeliveryStatus | None = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DeliveryPage:
+    """Deliveries, newest first; an application's token sees only its own."""
+    if not caller.is_operator:
+        if application is not None and application != caller.application_id:
+            raise HTTPException(404, f"no application {application}")
+        application = caller.application_id
+    found = await applications.store.list_deliveries(
+        application_id=application,
+        context_identifier=tenant,
+        status=status,
+        before_seq=before,
+        limit=limit + 1,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return DeliveryPage(
+        Deliveries=[DeliveryOut.of(d) for d in found],
+        Next=found[-1].seq if more else None,
+    )
+
+
+async def _owned_delivery(
+    applications: ApplicationService, caller: Caller, delivery_id: str
+) -> DeliveryDetail:
+    found = await applications.store.get_delivery(delivery_id)
+    if found is None or (
+        not caller.is_operator and found[0].application_id != caller.application_id
+    ):
+        raise NotFound(f"no delivery {delivery_id}")
+    delivery, attempts = found
+    return DeliveryDetail(
+        Delivery=DeliveryOut.of(delivery), Attempts=[AttemptOut.of(a) for a in attempts]
+    )
+
+
+@router.get("/deliveries/{delivery_id}")
+async def show_delivery(
+    delivery_id: DeliveryId, applications: Applications, caller: Caller
+) -> DeliveryDetail:
+    """One delivery with every attempt."""
+    return await _owned_delivery(applications, caller, delivery_id)
+
+
+@router.post("/deliveries/{delivery_id}/redeliver")
+async def redeliver(
+    delivery_id: DeliveryId, request: Request, applications: Applications, caller: Caller
+) -> DeliveryDetail:
+    """Send a delivery again, from the first step of the retry schedule."""
+    await _owned_delivery(applications, caller, delivery_id)
+    await applications.store.requeue([delivery_id], request.app.state.tenants.clock.now())
+    request.app.state.dispatcher.wake()
+    return await _owned_delivery(applications, caller, delivery_id)
+
+
+@router.post("/applications/{application_id}/recover")
+async def recover(
+    application_id: AppId,
+    body: RecoverBody,
+    request: Request,
+    applications: Applications,
+    caller: Caller,
+) -> RecoverOut:
+    """Send again the application's dead deliveries since `Since`, up to `Limit` a call."""
+    require_access(caller, application_id)
+    await applications.get(application_id)
+    ids = await applications.store.dead_deliveries_since(
+        application_id, body.Since, limit=body.Limit + 1
+    )
+    batch = ids[: body.Limit]
+    recovered = await applications.store.requeue(batch, request.app.state.tenants.clock.now())
+    request.app.state.dispatcher.wake()
+    return RecoverOut(Recovered=recovered, Remaining=len(ids) > body.Limit)

@@ -1,0 +1,182 @@
+"""The operator API's documents for applications and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from tenantstatus.store.push_records import Application, Attempt, Delivery
+
+__all__ = [
+    "ApplicationCreate",
+    "ApplicationCredentials",
+    "ApplicationOut",
+    "ApplicationPage",
+    "ApprovalOut",
+    "AttemptOut",
+    "DeliveryDetail",
+    "DeliveryOut",
+    "DeliveryPage",
+    "RecoverBody",
+    "RecoverOut",
+    "UrlBody",
+]
+
+StateChangeUrl = Annotated[
+    str, Field(min_length=1, max_length=2048, examples=["https://app.example.com/notify"])
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplicationCreate(_Strict):
+    """Register an application and its State Change URL."""
+
+    Name: Annotated[str, Field(min_length=1, max_length=200)]
+    Url: StateChangeUrl
+
+
+class UrlBody(_Strict):
+    """A new State Change URL."""
+
+    Url: StateChangeUrl
+
+
+class RecoverBody(_Strict):
+    """Send again every dead delivery created since `Since` (at most `Limit` this call)."""
+
+    Since: AwareDatetime
+    Limit: Annotated[int, Field(ge=1, le=1000)] = 500
+
+
+class RecoverOut(BaseModel):
+    """What a recover call re-queued, and whether more remain."""
+
+    Recovered: int
+    Remaining: bool
+
+
+class ApplicationOut(BaseModel):
+    """An application; never its token or secret."""
+
+    Id: str
+    Name: str
+    Url: str
+    Enabled: bool
+    DisabledReason: str | None
+    DisabledAt: datetime | None
+    CreatedAt: datetime
+    SecretRotating: bool
+    Deliveries: dict[str, int] = {}
+
+    @classmethod
+    def of(
+        cls, application: Application, now: datetime, counts: dict[str, int] | None = None
+    ) -> ApplicationOut:
+        """Describe an application."""
+        until = application.previous_secret_until
+        return cls(
+            Id=application.id,
+            Name=application.name,
+            Url=application.url,
+            Enabled=application.enabled,
+            DisabledReason=application.disabled_reason,
+            DisabledAt=application.disabled_at,
+            CreatedAt=application.created_at,
+            SecretRotating=until is not None and until > now,
+            Deliveries=counts or {},
+        )
+
+
+class ApplicationCredentials(BaseModel):
+    """Shown once: the application's own API token and its webhook secret."""
+
+    Application: ApplicationOut
+    Token: str | None
+    Secret: str
+
+
+class ApplicationPage(BaseModel):
+    """Applications, by id."""
+
+    Applications: list[ApplicationOut]
+
+
+class ApprovalOut(BaseModel):
+    """An approval: the tenant's notifications go to the application."""
+
+    ApplicationId: str
+    ContextIdentifier: str
+    Approved: bool
+
+
+class DeliveryOut(BaseModel):
+    """One notification for one application."""
+
+    Id: str
+    ApplicationId: str
+    ContextIdentifier: str
+    ChangeType: str
+    Status: str
+    Attempts: int
+    NextAttemptAt: datetime | None
+    CreatedAt: datetime
+    FinishedAt: datetime | None
+    LastStatus: int | None
+    LastError: str | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        """Describe a delivery."""
+        return cls(
+            Id=delivery.id,
+            ApplicationId=delivery.application_id,
+            ContextIdentifier=delivery.context_identifier,
+            ChangeType=delivery.change_type.name,
+            Status=str(delivery.status),
+            Attempts=delivery.attempts,
+            NextAttemptAt=delivery.next_attempt_at if delivery.status == "pending" else None,
+            CreatedAt=delivery.created_at,
+            FinishedAt=delivery.finished_at,
+            LastStatus=delivery.last_status,
+            LastError=delivery.last_error,
+        )
+
+
+class AttemptOut(BaseModel):
+    """One POST and what came back."""
+
+    At: datetime
+    StatusCode: int | None
+    LatencyMs: int
+    Error: str | None
+    ResponseExcerpt: str | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptOut:
+        """Describe an attempt."""
+        return cls(
+            At=attempt.at,
+            StatusCode=attempt.status_code,
+            LatencyMs=attempt.latency_ms,
+            Error=attempt.error,
+            ResponseExcerpt=attempt.response_excerpt,
+        )
+
+
+class DeliveryDetail(BaseModel):
+    """A delivery with all its attempts."""
+
+    Delivery: DeliveryOut
+    Attempts: list[AttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    """Deliveries, newest first; pass `Next` as `before` for older ones."""
+
+    Deliveries: list[DeliveryOut]
+    Next: int | None

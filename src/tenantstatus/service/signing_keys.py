@@ -1,0 +1,78 @@
+"""The service's signing keys: loaded from the store, decrypted in memory, rotated on demand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import cast
+
+from tenantstatus.clock import Clock
+from tenantstatus.store.push_records import StoredSigningKey
+from tenantstatus.store.push_sql import PushSql
+from tenantstatus.store.secret_box import SecretBox
+from tenantstatus.tokens import TOKEN_LIFETIME, Algorithm, SigningKey, SigningKeyRing
+
+__all__ = ["KeyService"]
+
+# Retired keys are kept a while past their last token, for receivers with slow caches.
+_KEEP_RETIRED = TOKEN_LIFETIME + timedelta(hours=1)
+
+
+class KeyService:
+    """Holds the current `SigningKeyRing` and replaces it when keys rotate."""
+
+    def __init__(self, store: PushSql, box: SecretBox, clock: Clock, algorithm: str) -> None:
+        self._store = store
+        self._box = box
+        self._clock = clock
+        self._algorithm = cast(Algorithm, algorithm)
+        self._ring: SigningKeyRing | None = None
+
+    @property
+    def ring(self) -> SigningKeyRing:
+        """The ring the dispatcher signs with."""
+        if self._ring is None:
+            raise RuntimeError("signing keys are not loaded yet")
+        return self._ring
+
+    async def load(self) -> SigningKeyRing:
+        """Load the keys; create the first one (or one of the configured algorithm)."""
+        stored = await self._store.signing_keys()
+        active = [k for k in stored if k.retired_at is None]
+        if not active or active[-1].algorithm != self._algorithm:
+            return await self.rotate()
+        self._ring = SigningKeyRing(self._unseal(k) for k in stored)
+        return self._ring
+
+    async def refresh(self) -> SigningKeyRing:
+        """Reload from the store (another node may have rotated)."""
+        stored = await self._store.signing_keys()
+        if any(k.retired_at is None for k in stored):
+            self._ring = SigningKeyRing(self._unseal(k) for k in stored)
+        return self.ring
+
+    async def rotate(self) -> SigningKeyRing:
+        """A new key signs from now on; old ones stay published until their tokens expire."""
+        now = self._clock.now()
+        key = SigningKey.generate(self._algorithm, now=now)
+        await self._store.rotate_signing_key(
+            StoredSigningKey(
+                kid=key.kid,
+                algorithm=key.algorithm,
+                private_key=self._box.seal(key.private_pem()),
+                created_at=now,
+            ),
+            purge_before=now - _KEEP_RETIRED,
+        )
+        return await self.refresh()
+
+    def jwks(self, now: datetime | None = None) -> dict[str, list[dict[str, object]]]:
+        """The public keys that verify tokens still valid now."""
+        return dict(self.ring.jwks(now=now or self._clock.now()))
+
+    def _unseal(self, stored: StoredSigningKey) -> SigningKey:
+        return SigningKey.from_pem(
+            self._box.open(stored.private_key),
+            cast(Algorithm, stored.algorithm),
+            created_at=stored.created_at,
+            retired_at=stored.retired_at,
+        )
