@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli import serve, tenant
+from tenantstatus.cli import push, serve, tenant
 from tenantstatus.cli.operator_api import CommandError
 from tenantstatus.config import DEFAULT_PORT
 
@@ -26,6 +26,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(push.apps, name="app")
+app.add_typer(push.deliveries, name="deliveries")
+app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)
 
 

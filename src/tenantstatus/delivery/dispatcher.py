@@ -67,7 +67,9 @@ class Dispatcher:
         issuer: str,
         settings: DispatcherSettings = DispatcherSettings(),
         observe: Observer | None = None,
+        report_depth: Callable[[int], None] | None = None,
     ) -> None:
+        self._report_depth = report_depth
         self.store = store
         self.recipients = recipients
         self.ring = ring
@@ -93,6 +95,8 @@ class Dispatcher:
             asyncio.create_task(self._claim_loop(), name="tenantstatus-dispatcher"),
             asyncio.create_task(self._flush_loop(), name="tenantstatus-outcomes"),
         ]
+        if self._report_depth is not None:
+            self._tasks.append(asyncio.create_task(self._depth_loop(self._report_depth)))
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight deliveries finish (bounded), write their outcomes."""
@@ -266,6 +270,12 @@ class Dispatcher:
             return
         # Outcomes may unblock the next delivery of the same pair.
         self.wake()
+
+    async def _depth_loop(self, report: Callable[[int], None]) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                report(await self.store.outbox_depth())
+            await asyncio.sleep(5)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -26,7 +26,7 @@ from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.url_safety import UrlPolicy
-from tenantstatus.service import admin, push_admin, wellknown
+from tenantstatus.service import admin, keys_admin, push_admin, wellknown
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.delivery_client import delivery_client
@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
             schedule=RetrySchedule.parse(settings.retry_schedule),
         ),
         observe=metrics.observe_delivery,
+        report_depth=metrics.outbox_depth.set,
     )
     tenants = TenantService(store, cache, clock, metrics, on_announce=dispatcher.wake)
     applications = ApplicationService(store, box, clock, policy.check_url, recipients)
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     install_openapi(app)
     app.include_router(admin.router)
     app.include_router(push_admin.router)
+    app.include_router(keys_admin.router)
     app.include_router(wellknown.router)
     _add_health_routes(app, store)
 

@@ -1,0 +1,61 @@
+"""`/admin/keys`: see and rotate the notification signing keys (operator only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from tenantstatus.service.access import Operator
+from tenantstatus.service.signing_keys import KeyService
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/admin/keys", tags=["keys"])
+
+
+class KeyOut(BaseModel):
+    """A signing key, public facts only."""
+
+    Kid: str
+    Algorithm: str
+    Active: bool
+    CreatedAt: datetime | None
+    RetiredAt: datetime | None
+
+
+class KeyPage(BaseModel):
+    """The keys in the ring, the active one last."""
+
+    Keys: list[KeyOut]
+
+
+def _page(keys: KeyService) -> KeyPage:
+    ring = keys.ring
+    return KeyPage(
+        Keys=[
+            KeyOut(
+                Kid=k.kid,
+                Algorithm=k.algorithm,
+                Active=k.kid == ring.active.kid,
+                CreatedAt=k.created_at,
+                RetiredAt=k.retired_at,
+            )
+            for k in ring.keys
+        ]
+    )
+
+
+@router.get("")
+async def list_keys(request: Request, operator: Operator) -> KeyPage:
+    """The signing keys."""
+    return _page(request.app.state.keys)
+
+
+@router.post("/rotate")
+async def rotate_keys(request: Request, operator: Operator) -> KeyPage:
+    """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
+    keys: KeyService = request.app.state.keys
+    await keys.rotate()
+    return _page(keys)

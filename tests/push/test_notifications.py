@@ -1,0 +1,242 @@
+"""Push end to end: a real service notifies real receivers over HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx2 as httpx
+import jwt
+import pytest
+from standardwebhooks import Webhook
+
+from tenantstatus.model import StateChangeNotification
+from tests.push.conftest import Registered, operate, register, tenant
+from tests.support.processes import ServiceProcess
+from tests.support.receivers import Received, Receiver
+
+
+def verify(service: ServiceProcess, app: Registered, received: Received) -> dict[str, object]:
+    """Verify a notification the way a vendor would, with stock libraries only."""
+    Webhook(app.secret).verify(received.body, received.headers)
+    notification = StateChangeNotification.from_json(received.body)
+    jwks = jwt.PyJWKClient(f"{service.url}/.well-known/jwks.json")
+    key = jwks.get_signing_key_from_jwt(notification.token)
+    claims: dict[str, object] = jwt.decode(
+        notification.token,
+        key.key,
+        algorithms=["RS256", "ES256"],
+        audience=app.id,
+        issuer=service.url,
+    )
+    assert claims["ctx"] == claims["sub"] == notification.context_identifier
+    assert claims["change_type"] == notification.change_type
+    assert claims["jti"] == received.headers["webhook-id"]
+    return claims
+
+
+def test_upgrade_reaches_every_approving_application_verified(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    first = register(push_service, f"{receiver.url}/ok/up-a")
+    second = register(push_service, f"{receiver.url}/ok/up-b")
+    bystander = register(push_service, f"{receiver.url}/ok/up-c")
+    tenant(push_service, "PushUp1", first, second)
+    operate(push_service, "PushUp1", "upgrade", VersionName="R2", FileVersion="2.0")
+    for app, name in ((first, "up-a"), (second, "up-b")):
+        (got,) = receiver.wait_for(name, 1)
+        claims = verify(push_service, app, got)
+        body = json.loads(got.body)
+        assert list(body) == [
+            "ChangeType",
+            "ContextIdentifier",
+            "VersionName",
+            "FileVersion",
+            "Token",
+        ]
+        assert (body["ChangeType"], body["VersionName"], body["FileVersion"]) == (0, "R2", "2.0")
+        assert claims["file_version"] == "2.0"
+        assert int(claims["exp"]) - int(claims["iat"]) <= 600  # type: ignore[call-overload]
+    time.sleep(0.3)
+    assert receiver.received("up-c") == []
+    assert bystander.id not in {r.headers.get("webhook-id") for r in receiver.requests}
+
+
+def test_move_carries_the_bare_public_endpoint(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/ok/move")
+    tenant(push_service, "PushMove", app)
+    operate(push_service, "PushMove", "move", Endpoint="https://sod3.example.com/PushMove")
+    (got,) = receiver.wait_for("move", 1)
+    verify(push_service, app, got)
+    body = json.loads(got.body)
+    assert body["ChangeType"] == 5 and body["PublicEndpoint"] == "sod3.example.com"
+
+
+def test_operations_that_announce_nothing_send_nothing(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/ok/quiet")
+    tenant(push_service, "PushQuiet", app)
+    operate(push_service, "PushQuiet", "maintenance-online")
+    operate(push_service, "PushQuiet", "maintenance-done")
+    operate(push_service, "PushQuiet", "suspend")
+    (got,) = receiver.wait_for("quiet", 1)
+    assert json.loads(got.body)["ChangeType"] == 2
+    time.sleep(0.3)
+    assert len(receiver.received("quiet")) == 1
+
+
+def test_an_application_approved_after_a_change_does_not_get_it(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    early = register(push_service, f"{receiver.url}/ok/early")
+    late = register(push_service, f"{receiver.url}/ok/late")
+    tenant(push_service, "PushLate", early)
+    operate(push_service, "PushLate", "suspend")
+    with push_service.admin() as admin:
+        admin.put(f"/admin/applications/{late.id}/approvals/PushLate")
+    operate(push_service, "PushLate", "resume")
+    assert [json.loads(r.body)["ChangeType"] for r in receiver.wait_for("early", 2)] == [2, 3]
+    assert [json.loads(r.body)["ChangeType"] for r in receiver.wait_for("late", 1)] == [3]
+
+
+def test_failures_are_retried_with_the_same_delivery_id_and_order_holds(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/flaky/2/order")
+    tenant(push_service, "PushOrder", app)
+    operate(push_service, "PushOrder", "upgrade", VersionName="R2", FileVersion="2.0")
+    operate(push_service, "PushOrder", "upgrade-done")
+    got = receiver.wait_for("order", 6)
+    ids = [r.headers["webhook-id"] for r in got]
+    assert ids[0] == ids[1] == ids[2] != ids[3] == ids[4] == ids[5]
+    assert [json.loads(r.body)["ChangeType"] for r in got[::3]] == [0, 3]
+    tokens = {json.loads(r.body)["Token"] for r in got[:3]}
+    assert len(tokens) == 3  # a fresh token per attempt
+    for received in got:
+        verify(push_service, app, received)
+    with push_service.admin() as admin:
+        detail = admin.get(f"/admin/deliveries/{ids[0]}").json()
+    assert detail["Delivery"]["Status"] == "delivered"
+    assert [a["StatusCode"] for a in detail["Attempts"]] == [500, 500, 200]
+    assert detail["Attempts"][0]["ResponseExcerpt"] == "not yet"
+
+
+def test_gone_disables_the_subscription_until_it_is_enabled(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/gone/gone")
+    tenant(push_service, "PushGone", app)
+    operate(push_service, "PushGone", "suspend")
+    receiver.wait_for("gone", 1)
+    with push_service.admin() as admin:
+        deadline = time.monotonic() + 10
+        while admin.get(f"/admin/applications/{app.id}").json()["Enabled"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        shown = admin.get(f"/admin/applications/{app.id}").json()
+        assert "410" in shown["DisabledReason"]
+        operate(push_service, "PushGone", "resume")  # not sent: the subscription is off
+        time.sleep(0.5)
+        assert len(receiver.received("gone")) == 1
+        admin.put(f"/admin/applications/{app.id}/url", json={"Url": f"{receiver.url}/ok/gone"})
+        assert admin.post(f"/admin/applications/{app.id}/enable").json()["Enabled"] is True
+    operate(push_service, "PushGone", "suspend")
+    assert json.loads(receiver.wait_for("gone", 2)[1].body)["ChangeType"] == 2
+
+
+@pytest.mark.parametrize("kind", ["hang", "redirect"])
+def test_timeouts_and_redirects_are_failures_until_dead(
+    push_service: ServiceProcess, receiver: Receiver, kind: str
+) -> None:
+    app = register(push_service, f"{receiver.url}/{kind}/{kind}")
+    tenant(push_service, f"Push{kind.title()}", app)
+    operate(push_service, f"Push{kind.title()}", "suspend")
+    got = receiver.wait_for(kind, 4, timeout=30)
+    delivery_id = got[0].headers["webhook-id"]
+    with push_service.admin() as admin:
+        deadline = time.monotonic() + 20
+        while (detail := admin.get(f"/admin/deliveries/{delivery_id}").json())["Delivery"][
+            "Status"
+        ] != "dead":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert len(detail["Attempts"]) == 4
+    if kind == "hang":
+        assert "no answer within 1 s" in detail["Attempts"][0]["Error"]
+    else:
+        assert detail["Attempts"][0]["StatusCode"] == 307
+        assert all(r.path.startswith("/redirect/") for r in receiver.received("redirect"))
+
+
+def test_retry_after_is_honoured(push_service: ServiceProcess, receiver: Receiver) -> None:
+    app = register(push_service, f"{receiver.url}/retry-after/later")
+    tenant(push_service, "PushLater", app)
+    operate(push_service, "PushLater", "suspend")
+    first, second = receiver.wait_for("later", 2, timeout=10)
+    assert second.at - first.at >= 0.95  # the schedule alone would retry after 0.3 s
+
+
+def test_dead_deliveries_can_be_redelivered_and_recovered(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/flaky/4/recover")
+    tenant(push_service, "PushRecover", app)
+    operate(push_service, "PushRecover", "suspend")
+    got = receiver.wait_for("recover", 4)
+    delivery_id = got[0].headers["webhook-id"]
+    with push_service.admin() as admin:
+        deadline = time.monotonic() + 10
+        while admin.get(f"/admin/deliveries/{delivery_id}").json()["Delivery"]["Status"] != "dead":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        listed = admin.get("/admin/deliveries", params={"application": app.id, "status": "dead"})
+        assert [d["Id"] for d in listed.json()["Deliveries"]] == [delivery_id]
+        recovered = admin.post(
+            f"/admin/applications/{app.id}/recover", json={"Since": "2000-01-01T00:00:00Z"}
+        ).json()
+        assert recovered == {"Recovered": 1, "Remaining": False}
+    fifth = receiver.wait_for("recover", 5)[4]
+    assert fifth.headers["webhook-id"] == delivery_id
+    verify(push_service, app, fifth)
+
+
+def test_rotated_secret_signs_with_both_and_rotated_key_stays_published(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/ok/rotate")
+    tenant(push_service, "PushRotate", app)
+    with push_service.admin() as admin:
+        old_kid = admin.get("/admin/keys").json()["Keys"][-1]["Kid"]
+        new_secret = admin.post(f"/admin/applications/{app.id}/rotate-secret").json()["Secret"]
+        keys = admin.post("/admin/keys/rotate").json()["Keys"]
+    new_kid = next(k["Kid"] for k in keys if k["Active"])
+    assert new_kid != old_kid
+    published = {
+        k["kid"] for k in httpx.get(f"{push_service.url}/.well-known/jwks.json").json()["keys"]
+    }
+    assert {old_kid, new_kid} <= published
+    operate(push_service, "PushRotate", "suspend")
+    (got,) = receiver.wait_for("rotate", 1)
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    verify(push_service, app, got)  # the old secret still verifies
+    Webhook(new_secret).verify(got.body, got.headers)
+    assert jwt.get_unverified_header(json.loads(got.body)["Token"])["kid"] == new_kid
+
+
+def test_discovery_document_points_at_the_jwks(push_service: ServiceProcess) -> None:
+    document = httpx.get(f"{push_service.url}/.well-known/openid-configuration").json()
+    assert document["issuer"] == push_service.url
+    assert document["jwks_uri"] == f"{push_service.url}/.well-known/jwks.json"
+    keys = httpx.get(document["jwks_uri"]).json()["keys"]
+    assert keys and all({"kid", "kty", "alg", "use"} <= set(k) for k in keys)
+    assert all("d" not in k for k in keys)  # no private parts
+
+
+def test_metrics_show_attempts_and_outbox(push_service: ServiceProcess) -> None:
+    metrics = httpx.get(f"{push_service.url}/metrics").text
+    assert 'tenantstatus_delivery_attempts_total{outcome="delivered"}' in metrics
+    assert "tenantstatus_delivery_seconds_bucket" in metrics
+    assert "tenantstatus_outbox_depth" in metrics
