@@ -37,21 +37,22 @@ from tenantstatus.client.errors import (
     WrongAudience,
     WrongIssuer,
 )
+from tenantstatus.client.gate import AsyncTenantGate, TenantGate
+from tenantstatus.client.gate_core import TenantEvent, TenantEventKind
 from tenantstatus.client.policy import CachePolicy, RetryPolicy
 from tenantstatus.client.pull import AsyncTenantStatusClient, TenantStatusClient
-from tenantstatus.client.verify import (
-    ALLOWED_ALGORITHMS,
-    AsyncNotificationVerifier,
-    NotificationVerifier,
-    VerifiedNotification,
-)
+from tenantstatus.client.transport import AsyncTenantTransport, TenantTransport
+from tenantstatus.client.verifier_core import ALLOWED_ALGORITHMS, VerifiedNotification
+from tenantstatus.client.verify import AsyncNotificationVerifier, NotificationVerifier
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "ENVIRONMENTS",
     "AlgorithmNotAllowed",
     "AsyncNotificationVerifier",
+    "AsyncTenantGate",
     "AsyncTenantStatusClient",
+    "AsyncTenantTransport",
     "CachePolicy",
     "ChangeTypeMismatch",
     "ClaimMismatch",
@@ -67,10 +68,14 @@ __all__ = [
     "RetryPolicy",
     "StatusCache",
     "StatusUnavailable",
+    "TenantEvent",
+    "TenantEventKind",
+    "TenantGate",
     "TenantMisdirected",
     "TenantNotRunning",
     "TenantStatusClient",
     "TenantStatusError",
+    "TenantTransport",
     "TenantWaitTimeout",
     "TokenExpired",
     "TokenNotYetValid",

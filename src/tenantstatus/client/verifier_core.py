@@ -1,0 +1,240 @@
+"""The verifier's sans-I/O core: the checks a notification's token must pass.
+
+The shells (`NotificationVerifier`, `AsyncNotificationVerifier` in `verify`) fetch the
+issuer's keys when `SigningKeys.plan` says so; everything else happens here.
+
+The token must be signed with an allowed algorithm (RS256, ES256) by a key from the
+issuer's JWKS, by the configured issuer, for this application (`aud`), be valid now
+(with a small leeway), and be bound to this very body: `ctx` equals its
+ContextIdentifier, `change_type` its ChangeType, `file_version` its FileVersion.
+Each delivery id (`jti`) is accepted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from tenantstatus.client.errors import (
+    AlgorithmNotAllowed,
+    ChangeTypeMismatch,
+    ContextMismatch,
+    DuplicateDelivery,
+    FileVersionMismatch,
+    InvalidSignature,
+    MalformedNotification,
+    TokenExpired,
+    TokenNotYetValid,
+    WrongAudience,
+    WrongIssuer,
+)
+from tenantstatus.client.keys import DeliveryLog, SigningKeys
+from tenantstatus.clock import Clock, SystemClock
+from tenantstatus.model import ChangeType, StateChangeNotification, WireFormatError
+
+__all__ = ["ALLOWED_ALGORITHMS", "Unverified", "VerifiedNotification", "VerifierCore"]
+
+#: Asymmetric algorithms only: `none` and HMAC (keyed with a public key) are refused.
+ALLOWED_ALGORITHMS = ("RS256", "ES256")
+_REQUIRED_CLAIMS = ["iss", "aud", "exp", "jti", "ctx", "change_type"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedNotification:
+    """A notification whose token checked out: everything in it may be trusted."""
+
+    notification: StateChangeNotification
+    delivery_id: str
+    key_id: str
+    claims: Mapping[str, Any]
+
+    @property
+    def context_identifier(self) -> str:
+        """The tenant the notification is about."""
+        return self.notification.context_identifier
+
+    @property
+    def change_type(self) -> ChangeType | None:
+        """What happened, or None for a change type this version does not know."""
+        return self.notification.known_change_type
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the token expires."""
+        return datetime.fromtimestamp(self.claims["exp"], UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """A notification read, its token's algorithm allowed, its signature not yet checked."""
+
+    notification: StateChangeNotification
+    algorithm: str
+    kid: str
+
+
+class VerifierCore:
+    """The checks, with no I/O: the shells fetch keys when `SigningKeys.plan` says so."""
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None,
+        discovery_url: str | None,
+        algorithms: Sequence[str],
+        leeway: timedelta,
+        clock: Clock | None,
+        refetch_interval: timedelta,
+        max_deliveries: int,
+    ) -> None:
+        if (jwks_url is None) == (discovery_url is None):
+            raise ValueError("give either jwks_url or discovery_url")
+        unknown = set(algorithms) - set(ALLOWED_ALGORITHMS)
+        if unknown:
+            raise ValueError(f"only {', '.join(ALLOWED_ALGORITHMS)} can be allowed, not {unknown}")
+        self.issuer = issuer
+        self.audience = audience
+        self.discovery_url = discovery_url
+        self.algorithms = tuple(algorithms)
+        self.leeway = leeway
+        self.clock = clock or SystemClock()
+        self.keys = SigningKeys(jwks_url, self.clock, refetch_interval=refetch_interval)
+        self.deliveries = DeliveryLog(self.clock, max_deliveries)
+        self._jwt = jwt.PyJWT(
+            options={
+                "verify_exp": False,  # checked against the clock seam below
+                "verify_nbf": False,
+                "verify_iat": False,
+                "require": _REQUIRED_CLAIMS,
+            }
+        )
+
+    def remember(self, verified: VerifiedNotification) -> None:
+        """Record the delivery as accepted, so a repeat of it is refused."""
+        self.deliveries.remember(verified.delivery_id, verified.expires_at + self.leeway)
+
+    def read(self, body: bytes | str | Mapping[str, Any]) -> Unverified:
+        try:
+            notification = StateChangeNotification.from_json(body)
+        except WireFormatError as exc:
+            raise MalformedNotification(f"not a state change notification: {exc}") from None
+        ctx = notification.context_identifier
+        try:
+            header = jwt.get_unverified_header(notification.token)
+        except jwt.PyJWTError as exc:
+            raise MalformedNotification(
+                f"Token is not a JWT: {exc}", context_identifier=ctx
+            ) from None
+        algorithm = header.get("alg")
+        if algorithm not in self.algorithms:
+            raise AlgorithmNotAllowed(
+                f"token algorithm {algorithm!r} is not allowed (allowed: "
+                f"{', '.join(self.algorithms)})",
+                context_identifier=ctx,
+            )
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise MalformedNotification("the token header has no kid", context_identifier=ctx)
+        return Unverified(notification, algorithm, kid)
+
+    def check(self, unverified: Unverified) -> VerifiedNotification:
+        notification = unverified.notification
+        ctx = notification.context_identifier
+        key = self.keys.key(unverified.kid, context_identifier=ctx)
+        if key.algorithm_name != unverified.algorithm:
+            raise AlgorithmNotAllowed(
+                f"token says {unverified.algorithm}, but key {unverified.kid!r} is "
+                f"{key.algorithm_name}",
+                context_identifier=ctx,
+            )
+        claims = self._decode(notification.token, key, unverified.algorithm, ctx)
+        self._check_time(claims, ctx)
+        _check_binding(claims, notification)
+        delivery_id = claims["jti"]
+        if not isinstance(delivery_id, str):
+            raise MalformedNotification("the token's jti is not a string", context_identifier=ctx)
+        if delivery_id in self.deliveries:
+            raise DuplicateDelivery(
+                f"delivery {delivery_id} was accepted before",
+                context_identifier=ctx,
+                delivery_id=delivery_id,
+            )
+        return VerifiedNotification(notification, delivery_id, unverified.kid, claims)
+
+    def _decode(self, token: str, key: jwt.PyJWK, algorithm: str, ctx: str) -> dict[str, Any]:
+        try:
+            return self._jwt.decode(
+                token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer
+            )
+        except jwt.InvalidSignatureError:
+            raise InvalidSignature(
+                "the token's signature does not verify", context_identifier=ctx
+            ) from None
+        except jwt.InvalidAudienceError:
+            raise WrongAudience(
+                f"the token is not addressed to {self.audience!r}", context_identifier=ctx
+            ) from None
+        except jwt.InvalidIssuerError:
+            raise WrongIssuer(
+                f"the token was not issued by {self.issuer!r}", context_identifier=ctx
+            ) from None
+        except jwt.InvalidAlgorithmError as exc:
+            raise AlgorithmNotAllowed(str(exc), context_identifier=ctx) from None
+        except jwt.PyJWTError as exc:
+            raise MalformedNotification(
+                f"the token is not valid: {exc}", context_identifier=ctx
+            ) from None
+
+    def _check_time(self, claims: Mapping[str, Any], ctx: str) -> None:
+        now = self.clock.now().timestamp()
+        leeway = self.leeway.total_seconds()
+        exp = _number(claims, "exp", ctx)
+        if exp is not None and exp <= now - leeway:
+            raise TokenExpired(f"the token expired at {_instant(exp)}", context_identifier=ctx)
+        for name in ("nbf", "iat"):
+            value = _number(claims, name, ctx)
+            if value is not None and value > now + leeway:
+                raise TokenNotYetValid(
+                    f"the token's {name} is {_instant(value)}, in the future",
+                    context_identifier=ctx,
+                )
+
+
+def _number(claims: Mapping[str, Any], name: str, ctx: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedNotification(f"the token's {name} is not a number", context_identifier=ctx)
+    return float(value)
+
+
+def _instant(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def _check_binding(claims: Mapping[str, Any], notification: StateChangeNotification) -> None:
+    ctx = notification.context_identifier
+    for name in ("ctx", "sub"):
+        if name in claims and claims[name] != ctx:
+            raise ContextMismatch(
+                f"the token is for tenant {claims[name]!r}, the body for {ctx!r}",
+                context_identifier=ctx,
+            )
+    change_type = claims["change_type"]
+    if change_type != notification.change_type or isinstance(change_type, bool):
+        raise ChangeTypeMismatch(
+            f"the token announces change type {change_type!r}, the body {notification.change_type}",
+            context_identifier=ctx,
+        )
+    if "file_version" in claims and claims["file_version"] != notification.file_version:
+        raise FileVersionMismatch(
+            f"the token carries FileVersion {claims['file_version']!r}, the body "
+            f"{notification.file_version!r}",
+            context_identifier=ctx,
+        )
