@@ -41,6 +41,7 @@ from tenantstatus.client.gate import AsyncTenantGate, TenantGate
 from tenantstatus.client.gate_core import TenantEvent, TenantEventKind
 from tenantstatus.client.policy import CachePolicy, RetryPolicy
 from tenantstatus.client.pull import AsyncTenantStatusClient, TenantStatusClient
+from tenantstatus.client.receiver import NotificationReceiver
 from tenantstatus.client.transport import AsyncTenantTransport, TenantTransport
 from tenantstatus.client.verifier_core import ALLOWED_ALGORITHMS, VerifiedNotification
 from tenantstatus.client.verify import AsyncNotificationVerifier, NotificationVerifier
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidSignature",
     "KeySetUnavailable",
     "MalformedNotification",
+    "NotificationReceiver",
     "NotificationRejected",
     "NotificationVerifier",
     "PulledStatus",
