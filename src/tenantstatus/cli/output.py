@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,7 +12,8 @@ from rich.table import Table
 
 __all__ = ["console", "print_json", "print_table", "show"]
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped output is read by scripts and logs: never cut a table to a guessed terminal width.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
 
 
 def print_json(document: Any) -> None:
