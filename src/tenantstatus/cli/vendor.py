@@ -1,0 +1,205 @@
+"""Commands for application vendors: `check`, `watch` and `receive`.
+
+tenantstatus check Cust12345 --env online        # exit 0 when running, 1 when not
+tenantstatus watch Cust12345 Cust67890 --url http://127.0.0.1:8000
+tenantstatus receive --port 8080 --issuer https://status.example.com --audience my-app
+
+Exit codes: 0 running (or done), 1 not running, 2 a usage error, 3 the state API could
+not be reached or gave an answer outside the contract. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn
+
+import typer
+
+from tenantstatus.client import (
+    AsyncNotificationVerifier,
+    NotificationReceiver,
+    RetryPolicy,
+    TenantStatusClient,
+    TenantStatusError,
+    VerifiedNotification,
+    base_url_for,
+)
+from tenantstatus.client.cache import PulledStatus
+
+__all__ = ["check", "receive", "register", "watch"]
+
+RUNNING, NOT_RUNNING, USAGE, UNAVAILABLE = 0, 1, 2, 3
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="The state API's base URL (default: the global --url)."),
+]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", help="A platform environment: sod, qaonline or online."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per HTTP request.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the vendor commands to the `tenantstatus` app."""
+    app.command("check")(check)
+    app.command("watch")(watch)
+    app.command("receive")(receive)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
+
+
+def _client(
+    ctx: typer.Context, url: str | None, env: str | None, timeout: float
+) -> TenantStatusClient:
+    default = None if env is not None else (ctx.obj or {}).get("url")
+    try:
+        base = base_url_for(url or default, env)
+    except ValueError as exc:
+        _fail(USAGE, str(exc))
+    return TenantStatusClient(base, timeout=timeout, retry_policy=RetryPolicy(attempts=2))
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _describe(status: PulledStatus) -> str:
+    running = "running" if status.is_running else "not running"
+    stale = ", stale: the state API is unreachable" if status.stale else ""
+    endpoint = status.endpoint or "-"
+    return (
+        f"{status.context_identifier}: {status.state_name} ({running}{stale}) "
+        f"endpoint {endpoint}, valid until {_instant(status.valid_until)}"
+    )
+
+
+def check(
+    ctx: typer.Context,
+    context_identifier: Annotated[str, typer.Argument(metavar="CTX", help="The tenant.")],
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonFlag = False,
+    timeout: TimeoutOpt = 5.0,
+) -> None:
+    """Print a tenant's state; exit 0 when it is running, 1 when it is not."""
+    with _client(ctx, url, env, timeout) as client:
+        try:
+            status = client.get_state(context_identifier)
+        except ValueError as exc:
+            _fail(USAGE, str(exc))
+        except TenantStatusError as exc:
+            _fail(UNAVAILABLE, str(exc))
+    if as_json:
+        print(json.dumps(status.to_wire(), indent=2))
+    else:
+        print(_describe(status))
+    raise SystemExit(RUNNING if status.is_running else NOT_RUNNING)
+
+
+def watch(
+    ctx: typer.Context,
+    context_identifiers: Annotated[
+        list[str], typer.Argument(metavar="CTX...", help="The tenants to watch.")
+    ],
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    max_wait: Annotated[
+        float, typer.Option("--max-wait", help="Longest pause between polls, in seconds.")
+    ] = 60.0,
+    max_events: Annotated[
+        int, typer.Option("--max-events", help="Stop after this many lines (0: never).")
+    ] = 0,
+    timeout: TimeoutOpt = 5.0,
+) -> None:
+    """Show each tenant's state, then every change, re-polling at ValidUntil."""
+    seen: dict[str, tuple[str, str, bool] | str] = {}
+    printed = 0
+    with _client(ctx, url, env, timeout) as client:
+        first = True
+        try:
+            while True:
+                wake = time.time() + max_wait
+                for tenant in context_identifiers:
+                    line, mark, valid_until = _poll(client, tenant, first)
+                    if seen.get(tenant) != mark:
+                        seen[tenant] = mark
+                        printed += 1
+                        print(f"{_instant(datetime.now(UTC))}  {line}", flush=True)
+                        if printed == max_events:
+                            return
+                    if valid_until is not None:
+                        wake = min(wake, valid_until)
+                first = False
+                time.sleep(max(0.1, wake - time.time()))
+        except KeyboardInterrupt:
+            return
+
+
+def _poll(
+    client: TenantStatusClient, tenant: str, first: bool
+) -> tuple[str, tuple[str, str, bool] | str, float | None]:
+    try:
+        status = client.get_state(tenant) if first else client.refresh(tenant)
+    except ValueError as exc:
+        _fail(USAGE, str(exc))
+    except TenantStatusError as exc:
+        return f"{tenant}: error: {exc}", f"error: {type(exc).__name__}", None
+    mark = (status.state_name, status.endpoint, status.stale)
+    return _describe(status), mark, status.valid_until.timestamp()
+
+
+def receive(
+    audience: Annotated[
+        str,
+        typer.Option(
+            "--audience", envvar="TENANTSTATUS_AUDIENCE", help="Your application's id (aud)."
+        ),
+    ],
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8090,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="The tenantstatus service's URL.")
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="Trust the platform's environment instead.")
+    ] = None,
+) -> None:
+    """Print each verified notification as a JSON line (for debugging a registration)."""
+    if (issuer is None) == (env is None):
+        _fail(USAGE, "give either --issuer URL or --env NAME")
+    try:
+        import uvicorn
+    except ImportError:
+        _fail(USAGE, "tenantstatus receive needs an ASGI server: pip install uvicorn")
+    if issuer is not None:
+        verifier = AsyncNotificationVerifier.for_service(issuer, audience)
+    else:
+        verifier = AsyncNotificationVerifier.for_platform(env or "", audience)
+    receiver = NotificationReceiver(verifier, handler=_print_notification)
+    print(
+        f"listening on http://{host}:{port}/ for notifications from {verifier.issuer}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(receiver, host=host, port=port, log_level="warning", lifespan="on")
+
+
+def _print_notification(verified: VerifiedNotification) -> None:
+    document = {
+        **verified.notification.to_wire(),
+        "Delivery": verified.delivery_id,
+        "KeyId": verified.key_id,
+    }
+    document.pop("Token", None)
+    change = verified.change_type
+    document["Change"] = change.name if change is not None else "unknown"
+    print(json.dumps(document), flush=True)
