@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
+from tests.support.receivers import Receiver
 
 
 @pytest.fixture
@@ -29,3 +31,19 @@ def fresh_service(tmp_path: Path) -> Iterator[ServiceProcess]:
     process = ServiceProcess(tmp_path / "data")
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster for the session, on a free loopback port."""
+    server = PostgresServer().start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback that records everything (see tests/support/receivers)."""
+    running = Receiver().start()
+    yield running
+    running.stop()

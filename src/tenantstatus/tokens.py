@@ -35,6 +35,8 @@ __all__ = [
 Algorithm = Literal["RS256", "ES256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
 TOKEN_LIFETIME = timedelta(minutes=5)
+# Other nodes may sign with a retired key until they reload the ring (every 30 s).
+PUBLISH_GRACE = timedelta(minutes=2)
 
 _PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -146,7 +148,9 @@ class SigningKeyRing:
         published = [
             key.public_jwk()
             for key in self._published
-            if key.retired_at is None or now is None or key.retired_at + TOKEN_LIFETIME > now
+            if key.retired_at is None
+            or now is None
+            or key.retired_at + TOKEN_LIFETIME + PUBLISH_GRACE > now
         ]
         return {"keys": published}
 

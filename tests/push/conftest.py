@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.processes import ServiceProcess
-from tests.support.receivers import Receiver
 
 PUSH_ENV = {
     "TENANTSTATUS_ALLOW_HTTP": "1",
@@ -17,13 +16,6 @@ PUSH_ENV = {
     "TENANTSTATUS_RETRY_SCHEDULE": "0,0.3,0.3,0.3",
     "TENANTSTATUS_DELIVERY_TIMEOUT": "1",
 }
-
-
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,20 @@ from pathlib import Path
 import pytest
 
 from tenantstatus.store import SqlStore
+from tests.support.postgres import PostgresServer
 
 
-def _sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database("store").replace("postgresql://", "postgresql+asyncpg://")
 
 
-BACKENDS = {"sqlite": _sqlite_url}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
-    backend = SqlStore(BACKENDS[request.param](tmp_path))
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStore]:
+    backend = SqlStore(database_url)
     await backend.open()
     yield backend
     await backend.close()

@@ -224,3 +224,33 @@ async def test_reopening_applies_no_migration_twice(store: SqlStore) -> None:
     await again.open()
     assert (await again.get_tenant("Cust1")) is not None
     await again.close()
+
+
+async def test_concurrent_provisions_of_one_new_tenant_create_it_once(store: SqlStore) -> None:
+    results: list[str] = []
+
+    async def create() -> None:
+        try:
+            await provision(store, "Racer")
+            results.append("created")
+        except TransitionRefused:
+            results.append("refused")
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(4):
+            tasks.start_soon(create)
+    assert sorted(results) == ["created"] + ["refused"] * 3
+    assert len(await store.history("Racer")) == 1
+
+
+async def test_concurrent_changes_get_distinct_increasing_revisions(store: SqlStore) -> None:
+    for n in range(8):
+        await provision(store, f"Rev{n}")
+    start = await store.current_revision()
+    async with anyio.create_task_group() as tasks:
+        for n in range(8):
+            tasks.start_soon(run, store, f"Rev{n}", Operation.SUSPEND)
+    changed = await store.changed_since(start)
+    revisions = [revision for revision, _ in changed]
+    assert len(revisions) == len(set(revisions)) == 8
+    assert revisions == sorted(revisions)

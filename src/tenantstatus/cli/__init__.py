@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli import push, serve, tenant, vendor
+from tenantstatus.cli import migrate, push, serve, tenant, vendor
 from tenantstatus.cli.operator_api import CommandError
 from tenantstatus.config import DEFAULT_PORT
 
@@ -30,6 +30,7 @@ app.add_typer(push.apps, name="app")
 app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)
+app.command("migrate")(migrate.migrate)
 vendor.register(app)
 
 

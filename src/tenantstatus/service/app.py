@@ -9,6 +9,7 @@ body limit, then FastAPI with the operator API, health and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from tenantstatus.delivery.url_safety import UrlPolicy
 from tenantstatus.service import admin, keys_admin, push_admin, wellknown
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.change_feed import ChangeFeed
 from tenantstatus.service.delivery_client import delivery_client
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
@@ -85,6 +87,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     tenants = TenantService(store, cache, clock, metrics, on_announce=dispatcher.wake)
     applications = ApplicationService(store, box, clock, policy.check_url, recipients)
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
+    feed = (
+        ChangeFeed(settings.resolved_database_url.replace("+asyncpg", ""), tenants)
+        if store.dialect == "postgresql"
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,13 +108,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         await keys.load()
         loaded = await tenants.load_cache()
         log.info("state cache loaded: %d tenants", loaded)
+        if feed is not None:
+            feed.start()
         app.state.ready = True
         scheduler.start()
         dispatcher.start()
+        key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
         try:
             yield
         finally:
             app.state.ready = False
+            key_refresher.cancel()
+            if feed is not None:
+                await feed.stop()
             await scheduler.stop()
             await dispatcher.stop()
             await client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2 as httpx
 
 from tenantstatus.config import Settings
+from tenantstatus.delivery.safe_transport import safe_async_transport
 from tenantstatus.delivery.url_safety import UrlPolicy
 
 __all__ = ["delivery_client"]
@@ -17,8 +18,8 @@ def delivery_client(policy: UrlPolicy, settings: Settings) -> httpx.AsyncClient:
         max_keepalive_connections=settings.delivery_concurrency,
     )
     return httpx.AsyncClient(
+        transport=safe_async_transport(policy, limits=limits),
         timeout=httpx.Timeout(settings.delivery_timeout),
         follow_redirects=False,
-        limits=limits,
         trust_env=False,
     )

@@ -4,7 +4,7 @@ Exception
  ├── TransitionRefused        (lifecycle)  -> 409, names the state and the allowed operations
  ├── InvalidOperation         (lifecycle)  -> 422
  ├── UnknownScheduledOperation             -> 404
- ├── StoreUnavailable         (store)      -> 503, Retry-After
+ ├── StoreUnavailable, DBAPIError, OSError  -> 503, Retry-After (the database is away)
  ├── NotFound                              -> 404
  ├── UnknownApplication                    -> 404
  └── InvalidApplication, UnsafeUrl         -> 422
@@ -16,6 +16,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -124,6 +125,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(UnknownScheduledOperation, _unknown_scheduled)
     app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(OSError, _unavailable)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(UnknownApplication, _unknown_application)
     app.add_exception_handler(InvalidApplication, _unacceptable)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -13,8 +15,11 @@ from tenantstatus.tokens import TOKEN_LIFETIME, Algorithm, SigningKey, SigningKe
 
 __all__ = ["KeyService"]
 
+log = logging.getLogger(__name__)
+
 # Retired keys are kept a while past their last token, for receivers with slow caches.
 _KEEP_RETIRED = TOKEN_LIFETIME + timedelta(hours=1)
+REFRESH_INTERVAL = 30.0
 
 
 class KeyService:
@@ -64,6 +69,15 @@ class KeyService:
             purge_before=now - _KEEP_RETIRED,
         )
         return await self.refresh()
+
+    async def keep_fresh(self) -> None:
+        """Reload the ring now and then, so a rotation on another node reaches this one."""
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL)
+            try:
+                await self.refresh()
+            except Exception as exc:
+                log.warning("could not reload signing keys: %s", exc)
 
     def jwks(self, now: datetime | None = None) -> dict[str, list[dict[str, object]]]:
         """The public keys that verify tokens still valid now."""

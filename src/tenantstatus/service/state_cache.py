@@ -150,6 +150,10 @@ class StateCache:
         if answer is not None:
             answer.not_after = None if instant is None else instant.timestamp()
 
+    def capped(self) -> list[str]:
+        """The tenants whose `ValidUntil` is capped by a scheduled operation."""
+        return [ctx for ctx, answer in self._answers.items() if answer.not_after is not None]
+
     def counts_by_state(self) -> dict[TenantState, int]:
         """How many cached tenants are in each state."""
         counts: dict[TenantState, int] = {}

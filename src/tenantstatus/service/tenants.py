@@ -67,14 +67,39 @@ class TenantService:
         self.clock = clock
         self.metrics = metrics
         self.schedule_changed = asyncio.Event()
+        self.revision = 0
         self._write_lock = asyncio.Lock()
 
     async def load_cache(self) -> int:
         """Fill the state cache from the store; return how many tenants it holds."""
+        self.revision = await self.store.current_revision()
         upcoming = await self.store.next_scheduled()
         async for batch in self.store.stream_tenants():
             self.cache.put_many(batch, upcoming)
         return len(self.cache)
+
+    async def reload(self, context_identifier: str) -> None:
+        """Re-read one tenant and its schedule (another node changed it)."""
+        tenant = await self.store.get_tenant(context_identifier)
+        if tenant is None:
+            return
+        await self._refresh(context_identifier, tenant)
+
+    async def catch_up(self) -> None:
+        """Apply every change committed since the last one this node saw, and every schedule."""
+        while True:
+            changed = await self.store.changed_since(self.revision)
+            if not changed:
+                break
+            for revision, tenant in changed:
+                self.cache.put(tenant)
+                self.revision = max(self.revision, revision)
+        upcoming = await self.store.next_scheduled()
+        for context_identifier in self.cache.capped():
+            if context_identifier not in upcoming:
+                self.cache.set_next_scheduled(context_identifier, None)
+        for context_identifier, instant in upcoming.items():
+            self.cache.set_next_scheduled(context_identifier, instant)
 
     async def run(
         self,

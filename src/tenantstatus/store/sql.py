@@ -30,10 +30,13 @@ from tenantstatus.store.base import (
 )
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import history, scheduled_operations, service_settings, tenants
+from tenantstatus.store.status_sql import StatusSql
 
-__all__ = ["SqlStore"]
+__all__ = ["ALL_TENANTS", "CHANGE_CHANNEL", "SqlStore"]
 
 _WRITE = "tenantstatus_write"
+CHANGE_CHANNEL = "tenantstatus_changes"
+ALL_TENANTS = "*"
 
 
 def _tenant_row(tenant: Tenant, *, revision: int, at: datetime) -> dict[str, Any]:
@@ -134,16 +137,23 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore(PushSql):
+class SqlStore(PushSql, StatusSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self._engine = create_async_engine(url, echo=echo)
+        self._engine = create_async_engine(
+            url, echo=echo, pool_pre_ping=not url.startswith("sqlite")
+        )
         self._is_sqlite = self._engine.dialect.name == "sqlite"
         if self._is_sqlite:
             _configure_sqlite(self._engine)
         self._writer = self._engine.execution_options(**{_WRITE: True})
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name: `sqlite` or `postgresql`."""
+        return str(self._engine.dialect.name)
 
     # --- lifecycle of the store itself -------------------------------------------------
 
@@ -180,8 +190,19 @@ class SqlStore(PushSql):
         return None if row is None else _tenant(row)
 
     async def _next_revision(self, connection: AsyncConnection) -> int:
+        if not self._is_sqlite:
+            return int(await connection.scalar(sa.text("SELECT nextval('tenant_revision')")))
+        # SQLite has one writer at a time (BEGIN IMMEDIATE), so max + 1 cannot collide.
         value = await connection.scalar(sa.select(sa.func.max(tenants.c.revision)))
         return int(value or 0) + 1
+
+    async def _announce(self, connection: AsyncConnection, context_identifier: str) -> None:
+        """Tell other nodes (PostgreSQL LISTEN) that a tenant changed; sent on commit."""
+        if not self._is_sqlite:
+            await connection.execute(
+                sa.text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANGE_CHANNEL, "payload": context_identifier},
+            )
 
     async def commit_operation(
         self,
@@ -192,6 +213,25 @@ class SqlStore(PushSql):
         at: datetime,
         detail: Mapping[str, Any] | None = None,
         scheduled_id: int | None = None,
+    ) -> tuple[Outcome, HistoryEntry]:
+        try:
+            return await self._commit_operation(
+                context_identifier, decide, actor, at, detail, scheduled_id
+            )
+        except IntegrityError:
+            # Two nodes created the same tenant at once; decide again against the winner.
+            return await self._commit_operation(
+                context_identifier, decide, actor, at, detail, scheduled_id
+            )
+
+    async def _commit_operation(
+        self,
+        context_identifier: str,
+        decide: Callable[[Tenant | None], Outcome],
+        actor: str,
+        at: datetime,
+        detail: Mapping[str, Any] | None,
+        scheduled_id: int | None,
     ) -> tuple[Outcome, HistoryEntry]:
         async with self._writer.begin() as connection:
             if scheduled_id is not None:
@@ -227,6 +267,7 @@ class SqlStore(PushSql):
             result = await connection.execute(history.insert().values(entry_values))
             (history_id,) = result.inserted_primary_key or (0,)
             await enqueue_notifications(connection, outcome, int(history_id), at)
+            await self._announce(connection, context_identifier)
         entry = HistoryEntry(
             id=int(history_id),
             context_identifier=context_identifier,
@@ -280,6 +321,7 @@ class SqlStore(PushSql):
                         for t in fresh
                     ],
                 )
+                await self._announce(connection, ALL_TENANTS)
         return ImportResult(created=len(fresh), skipped=len(new_tenants) - len(fresh))
 
     async def list_tenants(
@@ -365,6 +407,7 @@ class SqlStore(PushSql):
         async with self._writer.begin() as connection:
             result = await connection.execute(scheduled_operations.insert().values(values))
             (scheduled_id,) = result.inserted_primary_key or (0,)
+            await self._announce(connection, context_identifier)
         return ScheduledOperation(
             id=int(scheduled_id),
             context_identifier=context_identifier,
@@ -418,6 +461,7 @@ class SqlStore(PushSql):
                     sa.select(scheduled_operations).where(scheduled_operations.c.id == scheduled_id)
                 )
             ).one()
+            await self._announce(connection, row.context_identifier)
         return _scheduled(row)
 
     async def due_scheduled(self, now: datetime, *, limit: int = 100) -> list[ScheduledOperation]:
@@ -439,6 +483,13 @@ class SqlStore(PushSql):
                 .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
                 .values(status=ScheduleStatus.FAILED.value, finished_at=at, error=error[:2000])
             )
+            owner = await connection.scalar(
+                sa.select(scheduled_operations.c.context_identifier).where(
+                    scheduled_operations.c.id == scheduled_id
+                )
+            )
+            if owner is not None:
+                await self._announce(connection, owner)
 
     async def next_scheduled(self) -> dict[str, datetime]:
         query = (
@@ -472,6 +523,9 @@ class SqlStore(PushSql):
 
 
 def _upgrade_schema(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Nodes starting together migrate one at a time.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7265746)"))
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("tenantstatus.store") / "migrations")

@@ -35,6 +35,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_tenants_state_ctx", "tenants", ["state", "context_identifier"])
     op.create_index("ix_tenants_revision", "tenants", ["revision"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE tenant_revision")
     op.create_table(
         "tenant_history",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -77,3 +79,5 @@ def downgrade() -> None:
     op.drop_table("scheduled_operations")
     op.drop_table("tenant_history")
     op.drop_table("tenants")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE tenant_revision")
