@@ -142,3 +142,54 @@ def test_sigkill_one_of_three_nodes_during_fan_out_loses_nothing(
 def _node_requests(receiver: Receiver) -> list:  # type: ignore[type-arg]
     with receiver._lock:
         return [r for r in receiver.requests if r.path.startswith("/ok/node")]
+
+
+def test_workers_share_state_through_postgres(postgres: object, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    from tests.multinode.conftest import NODE_ENV
+    from tests.support.postgres import PostgresServer
+
+    assert isinstance(postgres, PostgresServer) and isinstance(tmp_path, Path)
+    env = {
+        **NODE_ENV,
+        "TENANTSTATUS_DATABASE_URL": postgres.create_database("workers"),
+        "TENANTSTATUS_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    node = ServiceProcess(tmp_path / "workers", env=env, args=["--workers", "2"]).start()
+    try:
+        with node.admin() as admin:
+            admin.post(
+                "/admin/tenants",
+                json={
+                    "ContextIdentifier": "Workers1",
+                    "Endpoint": "https://h/x",
+                    "State": "Running",
+                },
+            )
+            admin.post("/admin/tenants/Workers1/operations", json={"Operation": "suspend"})
+        time.sleep(0.5)
+        with httpx.Client(base_url=node.url) as client:
+            # New connections spread over both workers; every one must see the change.
+            seen = {httpx.get(f"{node.url}/api/state/Workers1").json()["State"] for _ in range(40)}
+        assert seen == {"Suspended"}
+        assert client.is_closed
+    finally:
+        node.stop()
+
+
+def test_workers_are_refused_on_sqlite(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    node = ServiceProcess(tmp_path / "sqlite", args=["--workers", "2"])
+    try:
+        node.start(timeout=5)
+    except RuntimeError as exc:
+        assert "needs PostgreSQL" in str(exc)
+    else:
+        raise AssertionError("serve --workers 2 started on SQLite")
+    finally:
+        node.stop()

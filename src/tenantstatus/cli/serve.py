@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -52,21 +53,37 @@ def serve(
         )
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-    if settings.workers > 1:
+    if settings.workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         raise CommandError(
-            "--workers above 1 needs the shared cache invalidation of the PostgreSQL backend; "
-            "run one worker per SQLite database"
+            "--workers above 1 needs PostgreSQL (--database-url postgresql://...): each worker "
+            "keeps its own state cache, and only PostgreSQL tells them about each other's changes"
         )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+        "lifespan": "on",
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    # Each worker is a full node: it builds its app from the environment.
+    for name, value in (
+        ("TENANTSTATUS_DATA_DIR", str(settings.data_dir)),
+        ("TENANTSTATUS_DATABASE_URL", settings.database_url),
+        ("TENANTSTATUS_PUBLIC_URL", settings.resolved_public_url),
+    ):
+        if value:
+            os.environ[name] = value
     uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        lifespan="on",
+        "tenantstatus.service.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        **options,  # type: ignore[arg-type]
     )

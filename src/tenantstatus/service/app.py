@@ -45,7 +45,7 @@ from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import SqlStore, StoreUnavailable
 from tenantstatus.store.secret_box import SecretBox
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     metrics.watch(lambda: state_route.served, cache.counts_by_state)
     app.state.metrics = metrics
     return state_route
+
+
+def app_from_environment() -> ASGIApp:
+    """The app for one of several worker processes: settings from `TENANTSTATUS_*`."""
+    return create_app(Settings.from_env())
 
 
 def _add_health_routes(app: FastAPI, store: SqlStore) -> None:
