@@ -1,0 +1,160 @@
+"""The push half of the store contract: outbox, claims, outcomes, keys. Both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tenantstatus.lifecycle import Operation
+from tenantstatus.model import ChangeType, TenantState
+from tenantstatus.store import SqlStore
+from tenantstatus.store.push_records import (
+    Application,
+    Attempt,
+    DeliveryOutcome,
+    DeliveryStatus,
+    StoredSigningKey,
+)
+from tests.store.test_contract import NOW, provision, run
+
+pytestmark = pytest.mark.anyio
+
+LEASE = timedelta(seconds=30)
+
+
+async def application(store: SqlStore, name: str, *, enabled: bool = True) -> str:
+    app = Application(
+        id=f"app_{name:0>16}"[:20],
+        name=name,
+        url=f"https://{name}.example.com/hook",
+        token_hash=name * 8,
+        secret="sealed",
+        created_at=NOW,
+        enabled=enabled,
+    )
+    await store.add_application(app)
+    return app.id
+
+
+async def test_announcing_operations_write_one_row_per_approving_application(
+    store: SqlStore,
+) -> None:
+    a = await application(store, "a")
+    b = await application(store, "b")
+    await application(store, "c")
+    off = await application(store, "d", enabled=False)
+    await provision(store, "Cust1")
+    for app in (a, b, off):
+        assert await store.approve(app, "Cust1", NOW)
+    assert not await store.approve(a, "Cust1", NOW)  # already approved
+    await run(store, "Cust1", Operation.MAINTENANCE_ONLINE)  # announces nothing
+    assert await store.outbox_depth() == 0
+    await run(store, "Cust1", Operation.MOVE, endpoint="https://sod3.example.com:8443/Cust1")
+    rows = await store.list_deliveries()
+    assert sorted(d.application_id for d in rows) == sorted([a, b])
+    assert all(d.change_type is ChangeType.Move for d in rows)
+    assert {d.public_endpoint for d in rows} == {"sod3.example.com:8443"}
+    assert len({d.id for d in rows}) == 2
+
+
+async def test_upgrade_announces_the_version_it_goes_to(store: SqlStore) -> None:
+    app = await application(store, "a")
+    await provision(store, "Cust1")
+    await store.approve(app, "Cust1", NOW)
+    await run(store, "Cust1", Operation.UPGRADE, version_name="R2", file_version="2.0")
+    (delivery,) = await store.list_deliveries()
+    assert (delivery.version_name, delivery.file_version) == ("R2", "2.0")
+
+
+async def test_claims_keep_order_per_pair_and_lease(store: SqlStore) -> None:
+    app = await application(store, "a")
+    for ctx in ("Cust1", "Cust2"):
+        await provision(store, ctx)
+        await store.approve(app, ctx, NOW)
+        await run(store, ctx, Operation.SUSPEND)
+        await run(store, ctx, Operation.RESUME)
+    first = await store.claim_deliveries(NOW, limit=10, lease=LEASE)
+    assert sorted((d.context_identifier, d.change_type) for d in first) == [
+        ("Cust1", ChangeType.Suspend),
+        ("Cust2", ChangeType.Suspend),
+    ]
+    assert await store.claim_deliveries(NOW, limit=10, lease=LEASE) == []  # leased
+    one = first[0]
+    await store.record_outcomes(
+        [DeliveryOutcome(one.seq, Attempt(NOW, 12, 200, None, "ok"), DeliveryStatus.DELIVERED)]
+    )
+    (following,) = await store.claim_deliveries(NOW, limit=10, lease=LEASE)
+    assert (following.context_identifier, following.change_type) == (
+        one.context_identifier,
+        ChangeType.Resume,
+    )
+    reclaimed = await store.claim_deliveries(NOW + LEASE * 2, limit=10, lease=LEASE)
+    assert {d.seq for d in reclaimed} == {first[1].seq, following.seq}
+
+
+async def test_outcomes_record_attempts_retries_and_gone(store: SqlStore) -> None:
+    app = await application(store, "a")
+    await provision(store, "Cust1")
+    await store.approve(app, "Cust1", NOW)
+    await run(store, "Cust1", Operation.SUSPEND)
+    (delivery,) = await store.claim_deliveries(NOW, limit=1, lease=LEASE)
+    later = NOW + timedelta(seconds=5)
+    await store.record_outcomes(
+        [
+            DeliveryOutcome(
+                delivery.seq,
+                Attempt(NOW, 5, 500, "HTTP 500", "boom"),
+                DeliveryStatus.PENDING,
+                later,
+            )
+        ]
+    )
+    assert await store.claim_deliveries(NOW, limit=1, lease=LEASE) == []
+    (again,) = await store.claim_deliveries(later, limit=1, lease=LEASE)
+    assert again.attempts == 1 and again.last_status == 500
+    await store.record_outcomes(
+        [
+            DeliveryOutcome(
+                again.seq, Attempt(later, 7, 410, "gone", ""), DeliveryStatus.DEAD, None, "410 Gone"
+            )
+        ]
+    )
+    found = await store.get_delivery(delivery.id)
+    assert found is not None
+    finished, attempts = found
+    assert finished.status is DeliveryStatus.DEAD and finished.attempts == 2
+    assert [a.status_code for a in attempts] == [500, 410]
+    assert attempts[0].response_excerpt == "boom"
+    disabled = await store.get_application(app)
+    assert disabled is not None and not disabled.enabled
+    assert disabled.disabled_reason == "410 Gone"
+    await run(store, "Cust1", Operation.RESUME)  # the subscription is off: nothing queued
+    assert await store.outbox_depth() == 0
+    assert await store.dead_deliveries_since(app, NOW) == [delivery.id]
+    assert await store.requeue([delivery.id], later) == 1
+    assert await store.outbox_depth() == 1
+
+
+async def test_signing_keys_rotate_and_long_retired_ones_are_purged(store: SqlStore) -> None:
+    first = StoredSigningKey("k1", "RS256", "sealed-1", NOW)
+    await store.rotate_signing_key(first, purge_before=NOW - timedelta(days=1))
+    second = StoredSigningKey("k2", "RS256", "sealed-2", NOW + timedelta(hours=1))
+    await store.rotate_signing_key(second, purge_before=NOW)
+    keys = await store.signing_keys()
+    assert [(k.kid, k.retired_at) for k in keys] == [("k1", NOW + timedelta(hours=1)), ("k2", None)]
+    third = StoredSigningKey("k3", "ES256", "sealed-3", NOW + timedelta(days=2))
+    await store.rotate_signing_key(third, purge_before=NOW + timedelta(days=1))
+    assert [k.kid for k in await store.signing_keys()] == ["k2", "k3"]
+
+
+async def test_application_tokens_are_found_by_hash_only(store: SqlStore) -> None:
+    app = await application(store, "tok")
+    found = await store.application_by_token_hash("tok" * 8)
+    assert found is not None and found.id == app
+    assert await store.application_by_token_hash("nope") is None
+    updated = await store.update_application(app, url="https://new.example.com/hook")
+    assert updated is not None and updated.url == "https://new.example.com/hook"
+    assert await store.update_application("app_missing", url="x") is None
+    assert await store.approved_tenants(app) == []
+    assert TenantState.Running.is_running
