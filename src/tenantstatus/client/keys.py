@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -134,7 +133,7 @@ class DeliveryLog:
     def __init__(self, clock: Clock, max_entries: int = 100_000) -> None:
         self.clock = clock
         self.max_entries = max_entries
-        self._seen: OrderedDict[str, datetime] = OrderedDict()
+        self._seen: OrderedDict[str, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -142,14 +141,12 @@ class DeliveryLog:
     def __contains__(self, delivery_id: object) -> bool:
         return delivery_id in self._seen
 
-    def remember(self, delivery_id: str, until: datetime) -> None:
-        """Keep `delivery_id` until `until` (after it, its token is refused as expired)."""
-        self._seen[delivery_id] = until
-        self._seen.move_to_end(delivery_id)
-        now = self.clock.now()
-        while self._seen and (len(self._seen) > self.max_entries or _oldest(self._seen) < now):
-            self._seen.popitem(last=False)
-
-
-def _oldest(seen: Mapping[str, datetime]) -> datetime:
-    return next(iter(seen.values()))
+    def remember(self, delivery_id: str, until: float) -> None:
+        """Keep `delivery_id` until the epoch second `until`, after which its token expired."""
+        seen = self._seen
+        seen[delivery_id] = until
+        seen.move_to_end(delivery_id)
+        # Insertion order is close to expiry order: prune expired ids from the old end.
+        now = self.clock.now().timestamp()
+        while seen and (len(seen) > self.max_entries or next(iter(seen.values())) < now):
+            seen.popitem(last=False)

@@ -12,6 +12,9 @@ Each delivery id (`jti`) is accepted once.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +43,8 @@ __all__ = ["ALLOWED_ALGORITHMS", "Unverified", "VerifiedNotification", "Verifier
 
 #: Asymmetric algorithms only: `none` and HMAC (keyed with a public key) are refused.
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
+# Every token signed with one key has the same header segment: parse each only once.
+_HEADER_CACHE = 32
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "jti", "ctx", "change_type"]
 
 
@@ -105,6 +110,7 @@ class VerifierCore:
         self.clock = clock or SystemClock()
         self.keys = SigningKeys(jwks_url, self.clock, refetch_interval=refetch_interval)
         self.deliveries = DeliveryLog(self.clock, max_deliveries)
+        self._headers: dict[str, dict[str, Any]] = {}
         self._jwt = jwt.PyJWT(
             options={
                 "verify_exp": False,  # checked against the clock seam below
@@ -116,7 +122,8 @@ class VerifierCore:
 
     def remember(self, verified: VerifiedNotification) -> None:
         """Record the delivery as accepted, so a repeat of it is refused."""
-        self.deliveries.remember(verified.delivery_id, verified.expires_at + self.leeway)
+        until = float(verified.claims["exp"]) + self.leeway.total_seconds()
+        self.deliveries.remember(verified.delivery_id, until)
 
     def read(self, body: bytes | str | Mapping[str, Any]) -> Unverified:
         try:
@@ -124,12 +131,15 @@ class VerifierCore:
         except WireFormatError as exc:
             raise MalformedNotification(f"not a state change notification: {exc}") from None
         ctx = notification.context_identifier
-        try:
-            header = jwt.get_unverified_header(notification.token)
-        except jwt.PyJWTError as exc:
-            raise MalformedNotification(
-                f"Token is not a JWT: {exc}", context_identifier=ctx
-            ) from None
+        segment = notification.token.split(".", 1)[0]
+        header = self._headers.get(segment)
+        if header is None:
+            header = _header(segment, notification.token, ctx)
+            if len(self._headers) >= _HEADER_CACHE:
+                self._headers.clear()
+            self._headers[segment] = header
+        elif notification.token.count(".") != 2:
+            raise MalformedNotification("Token is not a JWT", context_identifier=ctx)
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
             raise AlgorithmNotAllowed(
@@ -203,6 +213,18 @@ class VerifierCore:
                     f"the token's {name} is {_instant(value)}, in the future",
                     context_identifier=ctx,
                 )
+
+
+def _header(segment: str, token: str, ctx: str) -> dict[str, Any]:
+    # Only alg and kid are read here, to pick the key; PyJWT then parses and checks the
+    # whole token once (its own header parsing costs as much as the signature check).
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        header = None
+    if not isinstance(header, dict) or token.count(".") != 2:
+        raise MalformedNotification("Token is not a JWT", context_identifier=ctx)
+    return header
 
 
 def _number(claims: Mapping[str, Any], name: str, ctx: str) -> float | None:
