@@ -82,6 +82,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "delivery_concurrency": ("TENANTSTATUS_DELIVERY_CONCURRENCY", _integer(1)),
     "delivery_timeout": ("TENANTSTATUS_DELIVERY_TIMEOUT", _positive_float),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
+    "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
 }
 
 
@@ -107,6 +108,8 @@ class Settings:
     delivery_concurrency: int = 32
     delivery_timeout: float = 15.0
     secret_key: str | None = field(default=None, repr=False)
+    # The status overview (/status) and the feed of every tenant: public, or operator-only.
+    status_public: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

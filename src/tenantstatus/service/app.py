@@ -41,6 +41,7 @@ from tenantstatus.service.scheduler import Scheduler
 from tenantstatus.service.signing_keys import KeyService
 from tenantstatus.service.state_api import StateRoute
 from tenantstatus.service.state_cache import StateCache, ValidityClock
+from tenantstatus.service.status import status_router
 from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import SqlStore, StoreUnavailable
 from tenantstatus.store.secret_box import SecretBox
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     app.include_router(push_admin.router)
     app.include_router(keys_admin.router)
     app.include_router(wellknown.router)
+    app.include_router(status_router(public_overview=settings.status_public))
     _add_health_routes(app, store)
 
     state_route = StateRoute(

@@ -1,0 +1,409 @@
+"""The status page's routes: per-tenant page, overview, summary.json, feeds, badge.
+
+Every route reads; nothing here changes a tenant. Each answer carries a
+`Server-Timing: app;dur=…` header with the time spent inside the handler.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import JSONResponse, Response
+
+from tenantstatus.lifecycle import Tenant
+from tenantstatus.model import TenantState, is_valid_context_identifier
+from tenantstatus.service.problems import problem
+from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
+from tenantstatus.service.status.badge import badge_for
+from tenantstatus.service.status.counts import StateCounts
+from tenantstatus.service.status.feeds import Feed, build_feed
+from tenantstatus.service.status.planning import plan_windows
+from tenantstatus.service.status.rendering import ASSETS, CONTENT_SECURITY_POLICY, render
+from tenantstatus.service.status.states import describe
+from tenantstatus.service.status.summary import summary_document
+from tenantstatus.service.status.uptime import Transition, compute_uptime, day_boundaries
+from tenantstatus.service.status.views import (
+    Moment,
+    change_rows,
+    planned_rows,
+    state_counts,
+    tenant_page_view,
+    tenant_rows,
+)
+from tenantstatus.service.status.zones import ReaderZone
+from tenantstatus.service.tenants import TenantService
+from tenantstatus.store import ScheduleStatus, SqlStore
+
+__all__ = ["BAR_DAYS", "PAGE_SIZE", "status_router"]
+
+BAR_DAYS = 90
+PAGE_SIZE = 50
+HISTORY_ROWS = 20
+FEED_ENTRIES = 50
+
+_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HTML = "text/html; charset=utf-8"
+_ATOM = "application/atom+xml; charset=utf-8"
+_SVG = "image/svg+xml; charset=utf-8"
+_COMMON = {"x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
+
+ZoneQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="An IANA time zone for the page, e.g. Europe/Oslo."),
+]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+
+    def header(self) -> str:
+        return f"app;dur={(time.perf_counter() - self._started) * 1000:.3f}"
+
+
+def _store(request: Request) -> SqlStore:
+    store: SqlStore = request.app.state.store
+    return store
+
+
+def _tenants(request: Request) -> TenantService:
+    tenants: TenantService = request.app.state.tenants
+    return tenants
+
+
+def _base_url(request: Request) -> str:
+    return str(request.app.state.issuer).rstrip("/")
+
+
+def _html(
+    body: bytes,
+    timer: _Timer,
+    *,
+    status: int = 200,
+    private: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        body,
+        status_code=status,
+        media_type=_HTML,
+        headers={
+            **_COMMON,
+            "content-security-policy": CONTENT_SECURITY_POLICY,
+            "cache-control": "private, no-cache" if private else "no-cache",
+            "server-timing": timer.header(),
+            **(headers or {}),
+        },
+    )
+
+
+def _error_page(
+    timer: _Timer,
+    status: int,
+    title: str,
+    detail: str,
+    zone: ReaderZone,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = render("error.html", title=title, detail=detail, status=status, zone=zone, feeds=[])
+    return _html(body, timer, status=status, headers=headers)
+
+
+def _unknown_tenant(timer: _Timer, context_identifier: str, zone: ReaderZone) -> Response:
+    if not is_valid_context_identifier(context_identifier):
+        return _error_page(
+            timer,
+            404,
+            "Not a tenant",
+            "A ContextIdentifier starts with a letter and has at most 64 letters, digits, _ and -.",
+            zone,
+        )
+    return _error_page(
+        timer,
+        404,
+        f"{context_identifier} is not known here",
+        f"This service knows no tenant called {context_identifier}. "
+        f"{describe(TenantState.Unknown).meaning}",
+        zone,
+    )
+
+
+async def _known_tenant(request: Request, context_identifier: str) -> Tenant | None:
+    if not is_valid_context_identifier(context_identifier):
+        return None
+    return await _store(request).get_tenant(context_identifier)
+
+
+def status_router(*, public_overview: bool = False) -> APIRouter:
+    """The status routes; the overview and the feed of every tenant need the operator
+    token unless `public_overview`."""
+    router = APIRouter(tags=["status"])
+    counts_memo: dict[int, StateCounts] = {}
+
+    def counts_for(tenants: TenantService) -> StateCounts:
+        memo = counts_memo.get(id(tenants))
+        if memo is None:
+            memo = counts_memo[id(tenants)] = StateCounts(tenants.cache.counts_by_state)
+        return memo
+
+    def overview_refused(request: Request, timer: _Timer, zone: ReaderZone) -> Response | None:
+        if public_overview or is_operator(request):
+            return None
+        return _error_page(
+            timer,
+            401,
+            "Operator login needed",
+            "The overview of every tenant is for the operator: log in with any user name "
+            "and the operator token as the password. Each tenant's own page is public.",
+            zone,
+            {"www-authenticate": BASIC_CHALLENGE},
+        )
+
+    @router.get("/status/assets/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        found = ASSETS.get(name)
+        if found is None:
+            return problem(404, "Not found", f"no asset {name[:80]!r}")
+        return Response(
+            found.body,
+            media_type=found.media_type,
+            headers={**_COMMON, "cache-control": "public, max-age=31536000, immutable"},
+        )
+
+    @router.get("/status", response_class=Response, responses={401: {}, 400: {}})
+    async def overview(
+        request: Request,
+        q: Annotated[str | None, Query(max_length=64, description="Identifier prefix")] = None,
+        state: Annotated[str | None, Query(max_length=32, description="A state name")] = None,
+        after: Annotated[str | None, Query(max_length=64)] = None,
+        before: Annotated[str | None, Query(max_length=64)] = None,
+        tz: ZoneQuery = None,
+    ) -> Response:
+        """Every tenant: counts per state, and a searchable, filterable, paged list."""
+        timer = _Timer()
+        zone = ReaderZone.choose(tz, request.cookies.get("tz"))
+        refused = overview_refused(request, timer, zone)
+        if refused is not None:
+            return refused
+        problems: list[str] = []
+        prefix = (q or "").strip() or None
+        if prefix is not None and _PREFIX.fullmatch(prefix) is None:
+            problems.append("Search by the start of a ContextIdentifier: letters, digits, _ and -.")
+            prefix = None
+        wanted = TenantState.from_name(state) if state else None
+        if state and wanted is None:
+            problems.append(f"There is no state called {state[:32]!r}.")
+        for cursor in (after, before):
+            if cursor is not None and not is_valid_context_identifier(cursor):
+                problems.append("That page link is broken; here is the first page.")
+                after = before = None
+        tenants = _tenants(request)
+        page = await _store(request).tenant_page(
+            state=wanted, prefix=prefix, after=after, before=before, limit=PAGE_SIZE
+        )
+        counts = counts_for(tenants)
+        total = counts.get()
+        now = tenants.clock.now()
+        body = render(
+            "overview.html",
+            previous_url=_page_url(prefix, wanted, before=page.tenants[0].context_identifier)
+            if page.has_previous and page.tenants
+            else None,
+            next_url=_page_url(prefix, wanted, after=page.tenants[-1].context_identifier)
+            if page.has_next and page.tenants
+            else None,
+            zone=zone,
+            now=Moment(now, zone),
+            counts=state_counts(total),
+            total=sum(total.values()),
+            counts_age=round(counts.age()),
+            rows=tenant_rows(page.tenants, zone),
+            page=page,
+            q=prefix or "",
+            state=wanted,
+            problems=problems,
+            feeds=[("Changes of every tenant", "/status/feed.atom")],
+        )
+        return _html(body, timer, status=400 if problems else 200, private=not public_overview)
+
+    @router.get("/status/feed.atom", response_class=Response, responses={401: {}})
+    async def all_tenants_feed(request: Request) -> Response:
+        """Atom feed of the state changes and planned operations of every tenant."""
+        timer = _Timer()
+        if not (public_overview or is_operator(request)):
+            return problem(
+                401,
+                "Operator token needed",
+                "The feed of every tenant is for the operator; each tenant has its own feed.",
+                headers={"www-authenticate": BASIC_CHALLENGE},
+            )
+        store = _store(request)
+        zone = ReaderZone.utc()
+        changes = await store.recent_changes(limit=FEED_ENTRIES)
+        planned = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=FEED_ENTRIES)
+        base = _base_url(request)
+        feed = build_feed(
+            title="All tenants: state changes",
+            subtitle="State changes and planned operations of every tenant",
+            self_url=f"{base}/status/feed.atom",
+            alternate_url=f"{base}/status",
+            base_url=base,
+            changes=change_rows(changes, zone),
+            planned=planned_rows(planned, zone),
+            now=_tenants(request).clock.now(),
+        )
+        return _feed_response(feed, timer, private=not public_overview)
+
+    @router.get("/status/{context_identifier}", response_class=Response, responses={404: {}})
+    async def tenant_page(
+        request: Request, context_identifier: str, tz: ZoneQuery = None
+    ) -> Response:
+        """One tenant's status page: state in words, since when, version, next window,
+        the 90-day bar and the recent history."""
+        timer = _Timer()
+        zone = ReaderZone.choose(tz, request.cookies.get("tz"))
+        tenant = await _known_tenant(request, context_identifier)
+        if tenant is None:
+            return _unknown_tenant(timer, context_identifier, zone)
+        store = _store(request)
+        now = _tenants(request).clock.now()
+        today = now.astimezone(zone.tz).date()
+        since = day_boundaries(today, BAR_DAYS, zone.tz)[0]
+        window = await store.state_window(context_identifier, since)
+        scheduled = await store.list_scheduled(context_identifier=context_identifier)
+        changes = await store.recent_changes(
+            context_identifier=context_identifier, limit=HISTORY_ROWS
+        )
+        uptime = compute_uptime(
+            [Transition(at, state) for at, state in window], now=now, zone=zone.tz, days=BAR_DAYS
+        )
+        view = tenant_page_view(
+            tenant,
+            uptime=uptime,
+            windows=plan_windows(scheduled, tenant, now=now),
+            scheduled=scheduled,
+            changes=changes,
+            now=now,
+            zone=zone,
+        )
+        ctx = context_identifier
+        body = render(
+            "tenant.html",
+            view=view,
+            zone=zone,
+            overview_public=public_overview,
+            feeds=[(f"{ctx}: state changes", f"/status/{ctx}/feed.atom")],
+        )
+        return _html(body, timer)
+
+    @router.get(
+        "/status/{context_identifier}/summary.json",
+        responses={404: {"content": {"application/problem+json": {}}}},
+    )
+    async def summary(request: Request, context_identifier: str) -> Response:
+        """The tenant's status in the shape of Statuspage's v2 summary.json."""
+        timer = _Timer()
+        tenant = await _known_tenant(request, context_identifier)
+        if tenant is None:
+            return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
+        store = _store(request)
+        now = _tenants(request).clock.now()
+        scheduled = await store.list_scheduled(context_identifier=context_identifier)
+        changes = await store.recent_changes(
+            context_identifier=context_identifier, limit=HISTORY_ROWS
+        )
+        document = summary_document(
+            tenant,
+            page_url=f"{_base_url(request)}/status/{context_identifier}",
+            windows=plan_windows(scheduled, tenant, now=now),
+            changes=changes,
+            now=now,
+        )
+        return JSONResponse(
+            document,
+            headers={**_COMMON, "cache-control": "no-cache", "server-timing": timer.header()},
+        )
+
+    @router.get(
+        "/status/{context_identifier}/feed.atom",
+        response_class=Response,
+        responses={404: {"content": {"application/problem+json": {}}}},
+    )
+    async def tenant_feed(request: Request, context_identifier: str) -> Response:
+        """Atom feed of one tenant's state changes and planned operations."""
+        timer = _Timer()
+        tenant = await _known_tenant(request, context_identifier)
+        if tenant is None:
+            return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
+        store = _store(request)
+        zone = ReaderZone.utc()
+        changes = await store.recent_changes(
+            context_identifier=context_identifier, limit=FEED_ENTRIES
+        )
+        planned = await store.list_scheduled(context_identifier=context_identifier)
+        base = _base_url(request)
+        feed = build_feed(
+            title=f"{context_identifier}: state changes",
+            subtitle=f"State changes and planned operations of {context_identifier}",
+            self_url=f"{base}/status/{context_identifier}/feed.atom",
+            alternate_url=f"{base}/status/{context_identifier}",
+            base_url=base,
+            changes=change_rows(changes, zone),
+            planned=planned_rows(planned, zone),
+            now=_tenants(request).clock.now(),
+        )
+        return _feed_response(feed, timer)
+
+    @router.get(
+        "/status/{context_identifier}/badge.svg",
+        response_class=Response,
+        responses={404: {"content": {"application/problem+json": {}}}},
+    )
+    async def badge(request: Request, context_identifier: str) -> Response:
+        """An SVG badge: `Cust123 | running`. Unknown tenants show `unknown`."""
+        timer = _Timer()
+        if not is_valid_context_identifier(context_identifier):
+            return problem(404, "Not found", "not a ContextIdentifier")
+        answer = _tenants(request).cache.get(context_identifier)
+        state = TenantState.Unknown if answer is None else answer.state
+        body = render("badge.svg", badge=badge_for(context_identifier, state))
+        return Response(
+            body,
+            media_type=_SVG,
+            headers={
+                **_COMMON,
+                "cache-control": "no-cache",
+                "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "server-timing": timer.header(),
+            },
+        )
+
+    return router
+
+
+def _page_url(
+    prefix: str | None,
+    state: TenantState | None,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> str:
+    query = {"q": prefix, "state": None if state is None else state.name}
+    query.update(after=after, before=before)
+    return "/status?" + urlencode({k: v for k, v in query.items() if v})
+
+
+def _feed_response(feed: Feed, timer: _Timer, *, private: bool = False) -> Response:
+    return Response(
+        render("feed.xml", feed=feed),
+        media_type=_ATOM,
+        headers={
+            **_COMMON,
+            "cache-control": "private, max-age=60" if private else "public, max-age=60",
+            "server-timing": timer.header(),
+        },
+    )

@@ -1,0 +1,156 @@
+"""Uptime from a tenant's history: pure arithmetic over state intervals, no I/O.
+
+A tenant's history is a list of transitions (instant, new state). Between two
+transitions the tenant is in the earlier one's state; after the last one it stays
+in that state until `now`. Before its first transition the tenant did not exist,
+and that time counts for nothing: a tenant created mid-window (or mid-day) is judged
+on the time it existed. Days are the reader's calendar days in `zone`, so a day can
+last 23 or 25 hours across a daylight-saving change; instants are UTC throughout.
+
+    >>> report = compute_uptime(transitions, now=now, zone=ZoneInfo("Europe/Oslo"))
+    >>> report.days[-1].running_share      # today, so far
+    1.0
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
+
+from tenantstatus.model import TenantState
+from tenantstatus.service.status.states import worst
+
+__all__ = ["DayUptime", "Transition", "Uptime", "compute_uptime", "day_boundaries"]
+
+_ZERO = timedelta(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The tenant entered `state` at `at` (an aware instant)."""
+
+    at: datetime
+    state: TenantState
+
+
+@dataclass(frozen=True, slots=True)
+class DayUptime:
+    """One calendar day of the reader's zone: how long the tenant spent in each state."""
+
+    day: date
+    start: datetime
+    end: datetime
+    time_in: Mapping[TenantState, timedelta]
+
+    @property
+    def observed(self) -> timedelta:
+        """The part of the day during which the tenant existed, up to now."""
+        return sum(self.time_in.values(), _ZERO)
+
+    @property
+    def running(self) -> timedelta:
+        """The part of the day during which the tenant's API was usable."""
+        return sum((d for s, d in self.time_in.items() if s.is_running), _ZERO)
+
+    @property
+    def running_share(self) -> float | None:
+        """running / observed, or None when the tenant did not exist that day."""
+        observed = self.observed
+        return None if not observed else self.running / observed
+
+    @property
+    def worst(self) -> TenantState | None:
+        """The most severe state the tenant was in that day, or None."""
+        return worst(frozenset(s for s, d in self.time_in.items() if d > _ZERO))
+
+
+@dataclass(frozen=True, slots=True)
+class Uptime:
+    """Uptime over a window of whole days, the last of which is today."""
+
+    days: tuple[DayUptime, ...]
+
+    @property
+    def observed(self) -> timedelta:
+        """How long the tenant existed within the window, up to now."""
+        return sum((d.observed for d in self.days), _ZERO)
+
+    @property
+    def running(self) -> timedelta:
+        """How long its API was usable within the window."""
+        return sum((d.running for d in self.days), _ZERO)
+
+    @property
+    def running_share(self) -> float | None:
+        """running / observed over the whole window, or None when it never existed."""
+        observed = self.observed
+        return None if not observed else self.running / observed
+
+
+def _local_midnight(day: date, zone: tzinfo) -> datetime:
+    # A midnight skipped by a DST change resolves to the instant of the change, and a
+    # repeated one to its first occurrence: either way days stay contiguous.
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def day_boundaries(last_day: date, days: int, zone: tzinfo) -> list[datetime]:
+    """The UTC instants at which each of `days` days ending with `last_day` begins in
+    `zone`, followed by the instant the last one ends (`days + 1` instants)."""
+    first = last_day - timedelta(days=days - 1)
+    return [_local_midnight(first + timedelta(days=i), zone) for i in range(days + 1)]
+
+
+def _micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def compute_uptime(
+    transitions: Sequence[Transition], *, now: datetime, zone: tzinfo, days: int = 90
+) -> Uptime:
+    """Time in each state per day, for the `days` days of `zone` ending today.
+
+    `transitions` must be in the order they happened (ties keep their order; the later
+    one wins). It may start before the window: only the last transition before the
+    window start matters for it. Transitions after `now` are ignored.
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(zone).date()
+    bounds = day_boundaries(today, days, zone)
+    edges = [_micros(b) for b in bounds]
+    window_start, stop = edges[0], _micros(now)
+    totals: list[dict[TenantState, int]] = [{} for _ in range(days)]
+    count = len(transitions)
+    for index, transition in enumerate(transitions):
+        begin = max(_micros(transition.at), window_start)
+        end = stop if index + 1 == count else min(_micros(transitions[index + 1].at), stop)
+        if end <= begin:
+            continue
+        state = transition.state
+        day = bisect_right(edges, begin) - 1
+        while begin < end:
+            piece_end = min(edges[day + 1], end)
+            bucket = totals[day]
+            bucket[state] = bucket.get(state, 0) + (piece_end - begin)
+            begin = piece_end
+            day += 1
+    return Uptime(
+        tuple(
+            DayUptime(
+                day=today - timedelta(days=days - 1 - i),
+                start=bounds[i],
+                end=bounds[i + 1],
+                time_in=MappingProxyType(
+                    {s: timedelta(microseconds=us) for s, us in totals[i].items()}
+                ),
+            )
+            for i in range(days)
+        )
+    )
