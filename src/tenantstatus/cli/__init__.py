@@ -15,6 +15,7 @@ import typer
 from tenantstatus.cli import migrate, push, serve, tenant, vendor
 from tenantstatus.cli.operator_api import CommandError
 from tenantstatus.config import DEFAULT_PORT
+from tenantstatus.sandbox.command import sandbox
 
 __all__ = ["app", "main"]
 
@@ -31,6 +32,7 @@ app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)
 app.command("migrate")(migrate.migrate)
+app.command("sandbox")(sandbox)
 vendor.register(app)
 
 

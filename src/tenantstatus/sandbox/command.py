@@ -1,0 +1,179 @@
+"""`tenantstatus sandbox`: the service plus simulated tenants, for testing an integration.
+
+tenantstatus sandbox                                     # three tenants, on port 8080
+tenantstatus sandbox --port 8090 --scenario examples/sandbox-scenario.json \\
+    --notify http://127.0.0.1:9000/notify                # push to your receiver
+
+Needs the server extra. Imports nothing of it until the command runs, so the vendor
+commands keep working on a client-only install.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+
+from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError
+from tenantstatus.sandbox.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:
+    from tenantstatus.sandbox.app import SandboxInfo
+    from tenantstatus.sandbox.player import PlayedOperation
+
+__all__ = ["sandbox"]
+
+
+def sandbox(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
+    scenario_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            metavar="FILE",
+            help="A scenario (JSON): tenants, and operations at offsets. See docs/sandbox.md.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="Register an application with this State Change URL, approved by every "
+            "tenant (repeatable).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Keep the data here (default: a temporary directory)."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="The URL clients reach the sandbox at."),
+    ] = None,
+    notice: Annotated[
+        float | None,
+        typer.Option(
+            "--notice",
+            min=0,
+            help="Seconds an installation keeps serving after announcing it goes down "
+            "(overrides the scenario's Notice; default 2).",
+        ),
+    ] = None,
+    state_ttl: Annotated[
+        int | None,
+        typer.Option("--state-ttl", min=1, help="Seconds a state answer may be cached."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines instead of text.")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+) -> None:
+    """Run the service with simulated tenant installations, and play a scenario."""
+    import uvicorn
+
+    from tenantstatus.sandbox.app import create_sandbox, sandbox_settings
+
+    scenario = _scenario(scenario_file)
+    if notice is not None:
+        scenario = replace(scenario, notice=notice)
+    temporary = data_dir is None
+    directory = data_dir or Path(tempfile.mkdtemp(prefix="tenantstatus-sandbox-"))
+    try:
+        settings = sandbox_settings(
+            host=host, port=port, data_dir=directory, public_url=public_url, state_ttl=state_ttl
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    banner = Banner(as_json, temporary)
+    app = create_sandbox(
+        settings, scenario, notify=notify or (), on_ready=banner.ready, on_played=banner.played
+    )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            access_log=False,
+            server_header=False,
+            lifespan="on",
+        )
+    finally:
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _scenario(path: Path | None) -> Scenario:
+    if path is None:
+        return Scenario()
+    try:
+        return Scenario.from_json(path.read_bytes())
+    except (OSError, ScenarioError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}", param_hint="--scenario") from None
+
+
+class Banner:
+    """Prints what the sandbox made, then each operation the scenario plays."""
+
+    def __init__(self, as_json: bool, temporary: bool) -> None:
+        self.as_json = as_json
+        self.temporary = temporary
+
+    def ready(self, info: SandboxInfo) -> None:
+        """Print how to reach the sandbox, its tenants and the applications' credentials."""
+        if self.as_json:
+            _emit(json.dumps(info.to_json()))
+            return
+        removed = " (removed on exit)" if self.temporary else ""
+        lines = [
+            f"tenantstatus sandbox on {info.url}",
+            "",
+            f"  state API        {info.url}/api/state/{{ContextIdentifier}}",
+            f"  operator token   {info.operator_token}",
+            f"                   export TENANTSTATUS_URL={info.url} "
+            f"TENANTSTATUS_TOKEN={info.operator_token}",
+            f"  call statistics  {info.stats_url}",
+            f"  data             {info.data_dir}{removed}",
+            "",
+            "tenants",
+        ]
+        lines += [
+            f"  {t.context_identifier:<12} {t.state.name:<12} {t.endpoint}" for t in info.tenants
+        ]
+        for application in info.applications:
+            lines += [
+                "",
+                f"application {application.id}, notified at {application.url}, "
+                "approved by every tenant",
+                f"  issuer           {info.url}",
+                f"  audience (id)    {application.id}",
+                f"  API token        {application.token}",
+                f"  webhook secret   {application.secret}",
+            ]
+        lines += ["", f"scenario (installations go offline {info.notice:g}s after announcing)"]
+        lines += [f"  {step}" for step in info.steps] or ["  no steps"]
+        _emit("\n".join([*lines, ""]))
+
+    def played(self, played: PlayedOperation) -> None:
+        """Print one operation the scenario ran (or that was refused)."""
+        _emit(json.dumps(played.to_json()) if self.as_json else played.describe())
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,359 @@
+"""Sandbox scenarios: which tenants exist, and what happens to them when (no I/O).
+
+A scenario is a JSON document; every key is optional:
+
+    {
+      "Notice": "2s",
+      "Tenants": [{"ContextIdentifier": "Cust10001", "Host": "sod2"}],
+      "Steps": [
+        {"At": "1m", "ContextIdentifier": "Cust10001", "Operation": "upgrade",
+         "For": "30s", "Every": "10m"},
+        {"At": "3m", "ContextIdentifier": "Cust10001", "Operation": "move", "To": "sod3"}
+      ]
+    }
+
+    >>> scenario = Scenario.from_json(path.read_bytes())
+    >>> [step.operation for step in scenario.steps]
+    [<Operation.UPGRADE: 'upgrade'>, <Operation.MOVE: 'move'>]
+
+Durations are seconds (a number) or a string with a unit: `"500ms"`, `"30s"`, `"5m"`,
+`"1h"`. Offsets (`At`) count from the moment the sandbox is ready.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from tenantstatus.lifecycle import Operation, OperationRequest
+from tenantstatus.model import TenantState, is_valid_context_identifier
+
+__all__ = [
+    "DEFAULT_NOTICE",
+    "DEFAULT_TENANTS",
+    "FINISHING",
+    "Scenario",
+    "ScenarioError",
+    "SimulatedTenant",
+    "Step",
+    "is_valid_host",
+    "parse_duration",
+]
+
+#: How long an installation keeps serving after announcing that it goes down.
+DEFAULT_NOTICE = 2.0
+
+#: The operation that ends what a step's operation began, `For` seconds later.
+FINISHING: Mapping[Operation, Operation] = MappingProxyType(
+    {
+        Operation.UPGRADE: Operation.UPGRADE_DONE,
+        Operation.RESTORE: Operation.RESTORE_DONE,
+        Operation.SUSPEND: Operation.RESUME,
+        Operation.DELETE: Operation.DELETE_DONE,
+        Operation.MAINTENANCE_ONLINE: Operation.MAINTENANCE_DONE,
+        Operation.MAINTENANCE_OFFLINE: Operation.MAINTENANCE_DONE,
+        Operation.INCIDENT: Operation.INCIDENT_DONE,
+        Operation.MIGRATION_PENDING: Operation.MIGRATION_DONE,
+    }
+)
+
+# On the platform these come without warning; everything else is a planned window.
+_UNPLANNED = frozenset({Operation.MOVE, Operation.INCIDENT})
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_HOST = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_SCENARIO_KEYS = frozenset({"Notice", "Tenants", "Steps"})
+_TENANT_KEYS = frozenset({"ContextIdentifier", "Host", "State", "VersionName", "FileVersion"})
+_STEP_KEYS = frozenset(
+    {
+        "At",
+        "ContextIdentifier",
+        "Operation",
+        "For",
+        "Every",
+        "Times",
+        "Planned",
+        "To",
+        "Endpoint",
+        "VersionName",
+        "FileVersion",
+    }
+)
+
+
+class ScenarioError(ValueError):
+    """The scenario document cannot be played; the message says where and why."""
+
+
+def is_valid_host(host: str) -> bool:
+    """True for a simulated host name such as `sod2`: lowercase letters, digits and `-`."""
+    return _HOST.fullmatch(host) is not None
+
+
+def parse_duration(value: object, where: str = "duration") -> float:
+    """Seconds from a number or a string such as `"90s"`, `"5m"`, `"500ms"`, `"1h"`."""
+    if isinstance(value, bool):
+        raise ScenarioError(f"{where}: expected seconds or a string like '30s', got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
+        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    else:
+        raise ScenarioError(
+            f"{where}: expected seconds or a string like '500ms', '30s', '5m', '1h', got {value!r}"
+        )
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ScenarioError(f"{where}: must be a finite number of seconds, at least 0")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedTenant:
+    """A tenant the sandbox creates, with an installation on a simulated host."""
+
+    context_identifier: str
+    host: str = "sod2"
+    state: TenantState = TenantState.Running
+    version_name: str | None = None
+    file_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One scripted operation on one tenant, perhaps undone later and perhaps repeated."""
+
+    at: float
+    context_identifier: str
+    operation: Operation
+    duration: float | None = None  # `For`: seconds until the finishing operation
+    every: float | None = None
+    times: int | None = None  # None with `every`: for as long as the sandbox runs
+    planned: bool = True
+    to_host: str | None = None
+    endpoint: str | None = None
+    version_name: str | None = None
+    file_version: str | None = None
+
+    @property
+    def finishing(self) -> Operation | None:
+        """The operation that runs `duration` seconds after this one, if any."""
+        return FINISHING[self.operation] if self.duration is not None else None
+
+    @property
+    def occurrences(self) -> int | None:
+        """How many times the step runs; None for no limit."""
+        if self.every is None:
+            return 1
+        return self.times
+
+    def offset(self, occurrence: int) -> float:
+        """Seconds from the start to occurrence number `occurrence` (counting from 0)."""
+        return self.at + occurrence * (self.every or 0.0)
+
+    def request(self, endpoint: str | None = None) -> OperationRequest:
+        """The lifecycle request for this step (a move needs the new `endpoint`)."""
+        return OperationRequest(
+            self.operation,
+            endpoint=endpoint,
+            version_name=self.version_name,
+            file_version=self.file_version,
+        )
+
+    def describe(self) -> str:
+        """One line for people: `upgrade Cust1 at +60s for 30s, every 600s`."""
+        text = f"{self.operation} {self.context_identifier} at +{self.at:g}s"
+        if self.to_host or self.endpoint:
+            text += f" to {self.to_host or self.endpoint}"
+        if self.duration is not None:
+            text += f" for {self.duration:g}s"
+        if self.every is not None:
+            text += f", every {self.every:g}s"
+            text += f", {self.times} times" if self.times is not None else ""
+        return text + ("" if self.planned else ", unannounced")
+
+
+def _default_tenants() -> tuple[SimulatedTenant, ...]:
+    return (
+        SimulatedTenant("Cust10001", "sod2"),
+        SimulatedTenant("Cust10002", "sod2"),
+        SimulatedTenant("Cust10003", "sod3"),
+    )
+
+
+#: The tenants of a scenario that names none.
+DEFAULT_TENANTS = _default_tenants()
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Tenants to create, the notice installations give, and steps to play."""
+
+    tenants: tuple[SimulatedTenant, ...] = DEFAULT_TENANTS
+    steps: tuple[Step, ...] = ()
+    notice: float = DEFAULT_NOTICE
+
+    @classmethod
+    def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Scenario:
+        """Parse and check a scenario document; raises `ScenarioError` naming the fault."""
+        if isinstance(document, bytes | str):
+            try:
+                document = json.loads(document)
+            except ValueError as exc:
+                raise ScenarioError(f"not JSON: {exc}") from None
+        data = _object(document, "the scenario")
+        _known_keys(data, _SCENARIO_KEYS, "the scenario")
+        notice = parse_duration(data.get("Notice", DEFAULT_NOTICE), "Notice")
+        tenants = (
+            tuple(
+                _tenant(item, f"Tenants[{i}]")
+                for i, item in enumerate(_array(data["Tenants"], "Tenants"))
+            )
+            if "Tenants" in data
+            else DEFAULT_TENANTS
+        )
+        names = [tenant.context_identifier for tenant in tenants]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ScenarioError(f"Tenants: {', '.join(duplicates)} named more than once")
+        steps = tuple(
+            _step(item, f"Steps[{i}]", set(names))
+            for i, item in enumerate(_array(data.get("Steps", []), "Steps"))
+        )
+        return cls(tenants=tenants, steps=steps, notice=notice)
+
+    def tenant(self, context_identifier: str) -> SimulatedTenant | None:
+        """The scenario's tenant with this id."""
+        for tenant in self.tenants:
+            if tenant.context_identifier == context_identifier:
+                return tenant
+        return None
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ScenarioError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _array(value: object, where: str) -> Sequence[Any]:
+    if not isinstance(value, list):
+        raise ScenarioError(f"{where}: expected a JSON array, got {type(value).__name__}")
+    return value
+
+
+def _known_keys(data: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ScenarioError(
+            f"{where}: unknown key {', '.join(map(repr, unknown))}; known: "
+            f"{', '.join(sorted(known))}"
+        )
+
+
+def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ScenarioError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _context_identifier(data: Mapping[str, Any], where: str) -> str:
+    value = _text(data, "ContextIdentifier", where)
+    if value is None:
+        raise ScenarioError(f"{where}: ContextIdentifier is required")
+    if not is_valid_context_identifier(value):
+        raise ScenarioError(f"{where}.ContextIdentifier: {value!r} is not a ContextIdentifier")
+    return value
+
+
+def _host(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = _text(data, key, where)
+    if value is not None and not is_valid_host(value):
+        raise ScenarioError(
+            f"{where}.{key}: {value!r} is not a host name (lowercase letters, digits and -)"
+        )
+    return value
+
+
+def _tenant(item: object, where: str) -> SimulatedTenant:
+    data = _object(item, where)
+    _known_keys(data, _TENANT_KEYS, where)
+    state_name = _text(data, "State", where) or TenantState.Running.name
+    state = TenantState.from_name(state_name)
+    if state is None or state in (TenantState.Deleted, TenantState.Deleting):
+        raise ScenarioError(f"{where}.State: a tenant cannot start in state {state_name!r}")
+    return SimulatedTenant(
+        context_identifier=_context_identifier(data, where),
+        host=_host(data, "Host", where) or "sod2",
+        state=state,
+        version_name=_text(data, "VersionName", where),
+        file_version=_text(data, "FileVersion", where),
+    )
+
+
+def _step(item: object, where: str, tenants: set[str]) -> Step:
+    data = _object(item, where)
+    _known_keys(data, _STEP_KEYS, where)
+    context_identifier = _context_identifier(data, where)
+    if context_identifier not in tenants:
+        raise ScenarioError(
+            f"{where}: {context_identifier} is not one of the scenario's Tenants "
+            f"({', '.join(sorted(tenants))})"
+        )
+    operation = _operation(data, where)
+    if "At" not in data:
+        raise ScenarioError(f"{where}: At is required (seconds from the start, or '5m')")
+    duration = parse_duration(data["For"], f"{where}.For") if "For" in data else None
+    if duration is not None and operation not in FINISHING:
+        raise ScenarioError(
+            f"{where}.For: {operation} has no finishing operation; For works with "
+            f"{', '.join(sorted(FINISHING))}"
+        )
+    every = parse_duration(data["Every"], f"{where}.Every") if "Every" in data else None
+    if every is not None and every <= (duration or 0.0):
+        raise ScenarioError(f"{where}.Every must be longer than For (and above 0)")
+    times = data.get("Times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ScenarioError(f"{where}.Times: expected a whole number of at least 1")
+    if times is not None and every is None:
+        raise ScenarioError(f"{where}.Times needs Every")
+    planned = data.get("Planned", operation not in _UNPLANNED)
+    if not isinstance(planned, bool):
+        raise ScenarioError(f"{where}.Planned: expected true or false")
+    to_host = _host(data, "To", where)
+    endpoint = _text(data, "Endpoint", where)
+    if operation is Operation.MOVE and (to_host is None) == (endpoint is None):
+        raise ScenarioError(f"{where}: a move needs either To (a host) or Endpoint (a URL)")
+    if operation is not Operation.MOVE and (to_host or endpoint):
+        raise ScenarioError(f"{where}: To and Endpoint belong to a move only")
+    return Step(
+        at=parse_duration(data["At"], f"{where}.At"),
+        context_identifier=context_identifier,
+        operation=operation,
+        duration=duration,
+        every=every,
+        times=times,
+        planned=planned,
+        to_host=to_host,
+        endpoint=endpoint,
+        version_name=_text(data, "VersionName", where),
+        file_version=_text(data, "FileVersion", where),
+    )
+
+
+def _operation(data: Mapping[str, Any], where: str) -> Operation:
+    name = _text(data, "Operation", where)
+    if name is None:
+        raise ScenarioError(f"{where}: Operation is required (e.g. upgrade, suspend, move)")
+    try:
+        operation = Operation(name)
+    except ValueError:
+        known = ", ".join(op.value for op in Operation if op is not Operation.PROVISION)
+        raise ScenarioError(f"{where}.Operation: unknown {name!r}; known: {known}") from None
+    if operation is Operation.PROVISION:
+        raise ScenarioError(f"{where}.Operation: list new tenants under Tenants instead")
+    return operation
