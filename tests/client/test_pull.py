@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import anyio
+import httpx2 as httpx
 import pytest
 
 from tenantstatus.client import (
@@ -181,3 +185,35 @@ async def test_concurrent_callers_for_one_tenant_share_one_request(
     assert len(transport.seen) == 1
     assert len(results) == 1000
     assert all(result is results[0] for result in results)
+
+
+def test_threads_asking_for_one_tenant_share_one_request(
+    service: ServiceProcess, operator: Operator
+) -> None:
+    ctx = operator.add()
+    slow = SlowTransport(delay=0.2)
+    results: list[object] = []
+    with TenantStatusClient(service.url, transport=slow) as client:
+        threads = [
+            threading.Thread(target=lambda: results.append(client.get_state(ctx)))
+            for _ in range(20)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(slow.seen) == 1
+    assert len(results) == 20
+    assert all(result is results[0] for result in results)
+
+
+class SlowTransport(RecordingTransport):
+    """A real transport that takes its time, so that callers pile up behind the first."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        time.sleep(self.delay)
+        return super().handle_request(request)

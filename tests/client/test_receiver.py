@@ -68,6 +68,16 @@ def test_a_genuine_notification_is_handled_then_answered_200(
     assert handled.seen[0].notification.public_endpoint == "sod3.superoffice.com"
 
 
+def test_a_change_type_this_version_does_not_know_is_still_accepted(
+    receiver_url: str, issuer: Issuer, handled: Handled
+) -> None:
+    response = _post(receiver_url, issuer.notification("Cust5", 9, Extra="kept"))
+    assert response.status_code == 200
+    assert handled.seen[0].change_type is None
+    assert handled.seen[0].notification.change_type == 9
+    assert handled.seen[0].notification.extra == {"Extra": "kept"}
+
+
 def test_a_notification_with_an_expired_token_gets_401(
     receiver_url: str, issuer: Issuer, handled: Handled
 ) -> None:

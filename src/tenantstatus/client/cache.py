@@ -52,15 +52,6 @@ class PulledStatus(TenantStatus):
     fetched_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StateRequest:
-    """A GET the shell sends to the state API."""
-
-    context_identifier: str
-    url: str
-    headers: Mapping[str, str]
-
-
 @dataclass(slots=True)
 class _Entry:
     status: PulledStatus
@@ -69,6 +60,17 @@ class _Entry:
     stale_until: datetime
     version: VersionInfo | None = None
     version_key: tuple[str, str | None] = field(default=("", None))
+
+
+@dataclass(frozen=True, slots=True)
+class StateRequest:
+    """A GET the shell sends to the state API."""
+
+    context_identifier: str
+    url: str
+    headers: Mapping[str, str]
+    #: The cached entry the request revalidates (kept in case it is evicted meanwhile).
+    revalidates: _Entry | None = field(default=None, repr=False, compare=False)
 
 
 def is_retryable(status_code: int) -> bool:
@@ -139,7 +141,7 @@ class StatusCache:
         if entry is not None and entry.etag is not None:
             headers["If-None-Match"] = entry.etag
         url = f"{self.base_url}/api/state/{context_identifier}"
-        return StateRequest(context_identifier, url, headers)
+        return StateRequest(context_identifier, url, headers, entry)
 
     def accept(
         self, request: StateRequest, status_code: int, headers: Mapping[str, str], body: bytes
@@ -147,7 +149,7 @@ class StatusCache:
         """Take a non-retryable answer (200 or 304) into the cache and return the status."""
         now = self.clock.now()
         ctx = request.context_identifier
-        entry = self._entries.get(ctx)
+        entry = self._entries.get(ctx) or request.revalidates
         if status_code == 304 and entry is not None:
             lifetime = self._lifetime(headers, None, now)
             server_now = _server_now(headers) or now
