@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from tenantstatus.model import TenantState
 from tenantstatus.service.status.states import worst
-from tenantstatus.service.status.uptime import Transition, compute_uptime, day_boundaries
+from tenantstatus.service.status.uptime import (
+    Transition,
+    compute_uptime,
+    day_boundaries,
+    extend_to_now,
+)
 
 MINUTE = timedelta(minutes=1)
 ZONES = [
@@ -151,3 +156,22 @@ def test_operations_scheduled_in_the_future_do_not_count_yet() -> None:
     )
     assert report.days[-1].observed == timedelta(hours=12)
     assert report.days[-1].worst is TenantState.Running
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories())
+def test_settled_days_plus_today_equal_the_whole_computation(
+    case: tuple[list[Transition], datetime, tzinfo, int],
+) -> None:
+    transitions, now, zone, days = case
+    checkpoint = day_boundaries(now.astimezone(zone).date(), 1, zone)[0]
+    before = [t for t in transitions if t.at < checkpoint]
+    settled = compute_uptime(before, now=checkpoint, zone=zone, days=days)
+    extended = extend_to_now(
+        settled,
+        before[-1].state if before else None,
+        [t for t in transitions if t.at >= checkpoint],
+        now=now,
+        zone=zone,
+    )
+    assert extended == compute_uptime(transitions, now=now, zone=zone, days=days)

@@ -23,12 +23,19 @@ from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
 from tenantstatus.service.status.planning import plan_windows
 from tenantstatus.service.status.rendering import ASSETS, CONTENT_SECURITY_POLICY, render
+from tenantstatus.service.status.rollups import Rollup, RollupCache
 from tenantstatus.service.status.states import describe
 from tenantstatus.service.status.summary import summary_document
-from tenantstatus.service.status.uptime import Transition, compute_uptime, day_boundaries
+from tenantstatus.service.status.uptime import (
+    Transition,
+    compute_uptime,
+    day_boundaries,
+    extend_to_now,
+)
 from tenantstatus.service.status.views import (
     Moment,
     change_rows,
+    day_cells,
     planned_rows,
     state_counts,
     tenant_page_view,
@@ -143,6 +150,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
     token unless `public_overview`."""
     router = APIRouter(tags=["status"])
     counts_memo: dict[int, StateCounts] = {}
+    rollups = RollupCache()
 
     def counts_for(tenants: TenantService) -> StateCounts:
         memo = counts_memo.get(id(tenants))
@@ -266,21 +274,38 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         the 90-day bar and the recent history."""
         timer = _Timer()
         zone = ReaderZone.choose(tz, request.cookies.get("tz"))
-        tenant = await _known_tenant(request, context_identifier)
-        if tenant is None:
+        if not is_valid_context_identifier(context_identifier):
             return _unknown_tenant(timer, context_identifier, zone)
         store = _store(request)
         now = _tenants(request).clock.now()
-        today = now.astimezone(zone.tz).date()
-        since = day_boundaries(today, BAR_DAYS, zone.tz)[0]
-        window = await store.state_window(context_identifier, since)
-        scheduled = await store.list_scheduled(context_identifier=context_identifier)
-        changes = await store.recent_changes(
-            context_identifier=context_identifier, limit=HISTORY_ROWS
+        bounds = day_boundaries(now.astimezone(zone.tz).date(), BAR_DAYS, zone.tz)
+        since, checkpoint = bounds[0], bounds[-2]
+        data = await store.tenant_page_data(
+            context_identifier, since=since, checkpoint=checkpoint, recent=HISTORY_ROWS
         )
-        uptime = compute_uptime(
-            [Transition(at, state) for at, state in window], now=now, zone=zone.tz, days=BAR_DAYS
+        if data is None:
+            return _unknown_tenant(timer, context_identifier, zone)
+        rollup = rollups.get(context_identifier, zone.name, checkpoint)
+        if rollup is None or rollup.rows != data.settled_rows:
+            window = await store.state_window(context_identifier, since, checkpoint)
+            transitions = [Transition(at, state) for at, state in window.transitions]
+            settled = compute_uptime(transitions, now=checkpoint, zone=zone.tz, days=BAR_DAYS)
+            rollup = Rollup(
+                checkpoint=checkpoint,
+                rows=len(window.changes),
+                settled=settled,
+                state_at_checkpoint=transitions[-1].state if transitions else None,
+                cells=tuple(day_cells(settled, zone)[:-1]),
+            )
+            rollups.put(context_identifier, zone.name, rollup)
+        uptime = extend_to_now(
+            rollup.settled,
+            rollup.state_at_checkpoint,
+            [Transition(at, state) for at, state in data.today],
+            now=now,
+            zone=zone.tz,
         )
+        tenant, scheduled, changes = data.tenant, data.scheduled, data.changes
         view = tenant_page_view(
             tenant,
             uptime=uptime,
@@ -289,6 +314,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             changes=changes,
             now=now,
             zone=zone,
+            settled_cells=rollup.cells,
         )
         ctx = context_identifier
         body = render(

@@ -23,7 +23,14 @@ from types import MappingProxyType
 from tenantstatus.model import TenantState
 from tenantstatus.service.status.states import worst
 
-__all__ = ["DayUptime", "Transition", "Uptime", "compute_uptime", "day_boundaries"]
+__all__ = [
+    "DayUptime",
+    "Transition",
+    "Uptime",
+    "compute_uptime",
+    "day_boundaries",
+    "extend_to_now",
+]
 
 _ZERO = timedelta(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -154,3 +161,24 @@ def compute_uptime(
             for i in range(days)
         )
     )
+
+
+def extend_to_now(
+    settled: Uptime,
+    state_at_checkpoint: TenantState | None,
+    today: Sequence[Transition],
+    *,
+    now: datetime,
+    zone: tzinfo,
+) -> Uptime:
+    """`settled` (computed with `now` at the start of today) with today filled in.
+
+    `state_at_checkpoint` is the state as today began and `today` the transitions
+    since; the result equals `compute_uptime` over the whole history.
+    """
+    checkpoint = settled.days[-1].start
+    transitions = list(today)
+    if state_at_checkpoint is not None:
+        transitions.insert(0, Transition(checkpoint, state_at_checkpoint))
+    current = compute_uptime(transitions, now=now, zone=zone, days=1)
+    return Uptime(settled.days[:-1] + current.days)

@@ -265,9 +265,18 @@ def tenant_page_view(
     changes: Sequence[StateChange],
     now: datetime,
     zone: ReaderZone,
+    settled_cells: Sequence[DayCell] | None = None,
 ) -> TenantPageView:
-    """The tenant page's view model."""
+    """The tenant page's view model.
+
+    `settled_cells`, the cells of every day but today (past days do not change), saves
+    building them again.
+    """
     share = uptime.running_share
+    if settled_cells is None:
+        days = day_cells(uptime, zone, windows)
+    else:
+        days = [*settled_cells, _cell(uptime.days[-1], zone, windows)]
     return TenantPageView(
         context_identifier=tenant.context_identifier,
         state=describe(tenant.state),
@@ -278,7 +287,7 @@ def tenant_page_view(
         release_label=tenant.release_label,
         endpoint=tenant.endpoint,
         window=window_view(windows[0], zone) if windows else None,
-        days=day_cells(uptime, zone, windows),
+        days=days,
         uptime="no data" if share is None else f"{percent(share)} running",
         planned=planned_rows(scheduled, zone),
         changes=change_rows(changes, zone),
