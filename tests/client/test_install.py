@@ -8,6 +8,8 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 from tests.client.conftest import Operator
 from tests.support.processes import ServiceProcess
 
@@ -32,29 +34,43 @@ def test_importing_the_client_loads_no_server_module() -> None:
     assert json.loads(result.stdout) == []
 
 
-def test_a_fresh_environment_without_extras_gets_a_working_client(
-    tmp_path: Path, service: ServiceProcess, operator: Operator
-) -> None:
-    environment = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with `pip install <repo>`: no extras."""
+    environment = tmp_path_factory.mktemp("client-only") / "venv"
     venv.create(environment, with_pip=True)
-    python = environment / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO_ROOT)],
+        [
+            str(environment / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            str(REPO_ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=600,
     )
-    probe = subprocess.run(
-        [str(python), "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
-    )
+    return environment
+
+
+def test_a_fresh_environment_without_extras_imports_the_client_alone(client_only: Path) -> None:
+    python = str(client_only / "bin" / "python")
+    probe = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
     assert json.loads(probe.stdout) == []
-    missing = subprocess.run(
-        [str(python), "-c", "import fastapi"], capture_output=True, text=True, timeout=60
-    )
+    missing = subprocess.run([python, "-c", "import fastapi"], capture_output=True, timeout=60)
     assert missing.returncode != 0, "the server extra must not come with the client"
+
+
+def test_a_fresh_environment_without_extras_runs_the_vendor_check(
+    client_only: Path, service: ServiceProcess, operator: Operator
+) -> None:
     ctx = operator.add()
     check = subprocess.run(
-        [str(environment / "bin" / "tenantstatus"), "check", ctx, "--url", service.url],
+        [str(client_only / "bin" / "tenantstatus"), "check", ctx, "--url", service.url],
         capture_output=True,
         text=True,
         timeout=60,
