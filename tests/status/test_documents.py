@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -201,3 +202,39 @@ def test_an_unknown_tenant_has_an_unknown_badge(service: ServiceProcess) -> None
     response = httpx.get(f"{service.url}/status/NobodyHere/badge.svg")
     assert response.status_code == 200
     assert b"NobodyHere: unknown" in response.content
+
+
+def test_text_from_operators_is_escaped_everywhere(service: ServiceProcess) -> None:
+    hostile = '<script>alert("x")</script> & "quotes"'
+    with service.admin() as admin:
+        admin.post(
+            "/admin/tenants",
+            json={
+                "ContextIdentifier": "SumEscape",
+                "Endpoint": "https://h/SumEscape",
+                "State": "Running",
+                "VersionName": hostile,
+                "FileVersion": "1",
+            },
+        ).raise_for_status()
+    page = httpx.get(f"{service.url}/status/SumEscape")
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_the_overview_can_be_public(tmp_path: Path) -> None:
+    public = ServiceProcess(tmp_path / "data", env={"TENANTSTATUS_STATUS_PUBLIC": "1"}).start()
+    try:
+        assert httpx.get(f"{public.url}/status").status_code == 200
+        assert httpx.get(f"{public.url}/status/feed.atom").status_code == 200
+    finally:
+        public.stop()
+
+
+def test_the_private_overview_takes_the_token_as_bearer_or_basic(service: ServiceProcess) -> None:
+    url = f"{service.url}/status"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {service.token}"}).status_code == 200
+    assert httpx.get(url, auth=("anyone", service.token)).status_code == 200
+    assert httpx.get(url, auth=("anyone", "wrong")).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Basic !!!"}).status_code == 401

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tenantstatus.service.status.views import percent
 
-__all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "Asset", "render"]
+__all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "TEMPLATES", "Asset", "render"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

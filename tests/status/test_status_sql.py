@@ -1,0 +1,94 @@
+"""The status page's store reads on a real SQLite database: answers and query plans."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tenantstatus.lifecycle import Operation, OperationRequest
+from tenantstatus.model import TenantState
+from tenantstatus.store import SqlStore
+from tests.status.seeding import provision, run
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+IDS = [f"Cust{n:03d}" for n in range(0, 120)] + ["Other1", "Other2"]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    backend = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 'status.db'}")
+    await backend.open()
+    for index, ctx in enumerate(IDS):
+        await run(backend, ctx, provision(ctx), NOW - timedelta(days=10))
+        if index % 3 == 0:
+            await run(backend, ctx, OperationRequest(Operation.SUSPEND), NOW - timedelta(days=1))
+    yield backend
+    await backend.close()
+
+
+async def test_pages_walk_forward_and_back_in_identifier_order(store: SqlStore) -> None:
+    seen: list[str] = []
+    page = await store.tenant_page(limit=50)
+    assert not page.has_previous
+    while True:
+        seen += [t.context_identifier for t in page.tenants]
+        if not page.has_next:
+            break
+        page = await store.tenant_page(after=seen[-1], limit=50)
+    assert seen == sorted(IDS)
+    back = await store.tenant_page(before=seen[50], limit=50)
+    assert [t.context_identifier for t in back.tenants] == seen[:50]
+    assert not back.has_previous and back.has_next
+
+
+async def test_prefix_and_state_filter_combine(store: SqlStore) -> None:
+    page = await store.tenant_page(state=TenantState.Suspended, prefix="Cust01", limit=50)
+    found = [t.context_identifier for t in page.tenants]
+    expected = [c for i, c in enumerate(IDS) if i % 3 == 0 and c.startswith("Cust01")]
+    assert found == expected
+    assert all(t.state is TenantState.Suspended for t in page.tenants)
+    assert (await store.tenant_page(prefix="cust", limit=5)).tenants == []  # case-sensitive
+    assert (await store.tenant_page(prefix="Cust_", limit=5)).tenants == []  # _ is literal
+
+
+async def test_the_window_gives_the_state_before_it_and_the_changes_in_it(
+    store: SqlStore,
+) -> None:
+    window = await store.state_window("Cust000", NOW - timedelta(days=5))
+    assert window.before == (NOW - timedelta(days=10), TenantState.Running)
+    assert window.changes == [(NOW - timedelta(days=1), TenantState.Suspended)]
+    data = await store.tenant_page_data(
+        "Cust000", since=NOW - timedelta(days=5), checkpoint=NOW - timedelta(hours=30), recent=5
+    )
+    assert data is not None
+    assert data.settled_rows == 0 and data.today == [
+        (NOW - timedelta(days=1), TenantState.Suspended)
+    ]
+    assert [c.operation for c in data.changes] == ["suspend", "provision"]
+    assert await store.tenant_page_data("Nobody", since=NOW, checkpoint=NOW, recent=5) is None
+
+
+async def test_every_tenant_page_read_seeks_an_index(store: SqlStore, tmp_path: Path) -> None:
+    plans = []
+    with sqlite3.connect(tmp_path / "status.db") as connection:
+        for sql in (
+            "SELECT context_identifier FROM tenants WHERE state = 4 AND context_identifier >= "
+            "'Cust01' AND context_identifier < 'Cust02' AND context_identifier > 'Cust010' "
+            "ORDER BY context_identifier LIMIT 51",
+            "SELECT context_identifier FROM tenants WHERE context_identifier > 'Cust050' "
+            "ORDER BY context_identifier LIMIT 51",
+            "SELECT at, to_state FROM tenant_history WHERE context_identifier = 'Cust000' "
+            "AND at >= 0 AND at < 99 ORDER BY at, id",
+            "SELECT count(*) FROM tenant_history WHERE context_identifier = 'Cust000' "
+            "AND at >= 0 AND at < 99",
+        ):
+            rows = connection.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+            plans.append(" ".join(str(row[-1]) for row in rows))
+    for plan in plans:
+        assert plan.startswith("SEARCH"), plan
+        assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
