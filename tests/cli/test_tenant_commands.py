@@ -120,3 +120,10 @@ def test_import_names_the_bad_line(service: ServiceProcess, tmp_path: Path) -> N
     path.write_text('{"ContextIdentifier":"Ok","Endpoint":"https://h/x"}\n{oops\n')
     result = service.cli("tenant", "import", str(path), check=False)
     assert result.returncode == 1 and f"{path}:2: not JSON" in result.stderr
+
+
+def test_usage_errors_exit_2_without_a_traceback(service: ServiceProcess) -> None:
+    for args in (("tenant", "list", "--bogus"), ("tenant", "op", "OnlyOneArgument")):
+        result = service.cli(*args, check=False)
+        assert result.returncode == 2, args
+        assert "Usage:" in result.stderr and "Traceback" not in result.stderr

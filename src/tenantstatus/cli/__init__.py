@@ -52,21 +52,12 @@ def _global(
 
 
 def main() -> None:
-    """Run the CLI; a failed command prints one line and exits nonzero."""
+    """Run the CLI; a failed command prints one line and exits nonzero.
+
+    Usage errors are typer's own (usage and the error, exit code 2).
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except CommandError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
