@@ -240,3 +240,42 @@ def test_metrics_show_attempts_and_outbox(push_service: ServiceProcess) -> None:
     assert 'tenantstatus_delivery_attempts_total{outcome="delivered"}' in metrics
     assert "tenantstatus_delivery_seconds_bucket" in metrics
     assert "tenantstatus_outbox_depth" in metrics
+
+
+def test_a_long_failing_application_is_visible_to_the_operator(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/flaky/99/failing")
+    tenant(push_service, "PushFailing", app)
+    operate(push_service, "PushFailing", "suspend")
+    receiver.wait_for("failing", 2)
+    with push_service.admin() as admin:
+        shown = admin.get(f"/admin/applications/{app.id}").json()
+    assert shown["Deliveries"].get("retrying", 0) + shown["Deliveries"].get("dead", 0) == 1
+    listing = push_service.cli("app", "list").stdout
+    assert app.id in listing and "retrying" in listing
+
+
+def test_key_rotation_while_deliveries_are_in_flight(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    # Every first attempt fails, so each delivery is mid-retry when the key rotates.
+    apps = [register(push_service, f"{receiver.url}/flaky/1/inflight{n}") for n in range(4)]
+    tenants = [f"InFlight{n}" for n in range(10)]
+    for ctx in tenants:
+        tenant(push_service, ctx, *apps)
+    with push_service.admin() as admin:
+        old_kid = next(k["Kid"] for k in admin.get("/admin/keys").json()["Keys"] if k["Active"])
+        for ctx in tenants:
+            admin.post(f"/admin/tenants/{ctx}/operations", json={"Operation": "suspend"})
+        for n in range(len(apps)):
+            receiver.wait_for(f"inflight{n}", len(tenants))  # first attempts are out
+        keys = admin.post("/admin/keys/rotate").json()["Keys"]
+        admin.post(f"/admin/tenants/{tenants[0]}/operations", json={"Operation": "resume"})
+    new_kid = next(k["Kid"] for k in keys if k["Active"])
+    kids = set()
+    for n, app in enumerate(apps):
+        for received in receiver.wait_for(f"inflight{n}", 2 * len(tenants) + 2):
+            verify(push_service, app, received)
+            kids.add(jwt.get_unverified_header(json.loads(received.body)["Token"])["kid"])
+    assert kids == {old_kid, new_kid}

@@ -67,7 +67,7 @@ def list_apps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     print_table(
         None,
-        ("Id", "Name", "Enabled", "Url", "pending", "delivered", "dead"),
+        ("Id", "Name", "Enabled", "Url", "pending", "retrying", "delivered", "dead"),
         (
             (
                 a["Id"],
@@ -75,6 +75,7 @@ def list_apps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "yes" if a["Enabled"] else f"no: {a['DisabledReason']}",
                 a["Url"],
                 a["Deliveries"].get("pending", 0),
+                a["Deliveries"].get("retrying", 0),
                 a["Deliveries"].get("delivered", 0),
                 a["Deliveries"].get("dead", 0),
             )

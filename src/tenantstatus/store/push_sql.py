@@ -407,10 +407,18 @@ class PushSql:
             return int(await connection.scalar(query) or 0)
 
     async def delivery_counts(self) -> dict[tuple[str, str], int]:
-        """Deliveries by (application, status)."""
-        query = sa.select(
-            deliveries.c.application_id, deliveries.c.status, sa.func.count()
-        ).group_by(deliveries.c.application_id, deliveries.c.status)
+        """Deliveries by (application, status); pending ones that failed before count as
+        `retrying`, so a long-failing receiver shows."""
+        status = sa.case(
+            (
+                sa.and_(deliveries.c.status == _PENDING, deliveries.c.attempts > 0),
+                sa.literal("retrying"),
+            ),
+            else_=deliveries.c.status,
+        ).label("status")
+        query = sa.select(deliveries.c.application_id, status, sa.func.count()).group_by(
+            deliveries.c.application_id, status
+        )
         async with self._engine.connect() as connection:
             return {(a, s): int(n) for a, s, n in await connection.execute(query)}
 
