@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tenantstatus
+import tenantstatus.delivery
 import tenantstatus.lifecycle
 import tenantstatus.model
 import tenantstatus.store
@@ -63,7 +64,29 @@ def test_store_exports() -> None:
     ]
 
 
+def test_delivery_exports() -> None:
+    assert sorted(tenantstatus.delivery.__all__) == [
+        "Dispatcher",
+        "DispatcherSettings",
+        "Resolver",
+        "RetrySchedule",
+        "StaticResolver",
+        "SystemResolver",
+        "UnsafeAddress",
+        "UnsafeUrl",
+        "UrlPolicy",
+        "safe_async_transport",
+    ]
+
+
 def test_every_exported_name_exists() -> None:
-    for module in (tenantstatus, tenantstatus.model, tenantstatus.lifecycle, tenantstatus.store):
+    modules = (
+        tenantstatus,
+        tenantstatus.model,
+        tenantstatus.lifecycle,
+        tenantstatus.store,
+        tenantstatus.delivery,
+    )
+    for module in modules:
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"

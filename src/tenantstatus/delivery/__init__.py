@@ -1,11 +1,14 @@
-"""Push delivery: where notifications may go, and the transport that enforces it.
+"""Push delivery: the dispatcher, its retry schedule, and where notifications may go.
 
+`Dispatcher` claims outbox rows and POSTs them; `RetrySchedule` says when to try again;
 `UrlPolicy` checks a State Change URL at registration; `safe_async_transport` checks
 the address actually dialled on every new connection (DNS rebinding).
 """
 
 from __future__ import annotations
 
+from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings
+from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.safe_transport import UnsafeAddress, safe_async_transport
 from tenantstatus.delivery.url_safety import (
     Resolver,
@@ -16,7 +19,10 @@ from tenantstatus.delivery.url_safety import (
 )
 
 __all__ = [
+    "Dispatcher",
+    "DispatcherSettings",
     "Resolver",
+    "RetrySchedule",
     "StaticResolver",
     "SystemResolver",
     "UnsafeAddress",
