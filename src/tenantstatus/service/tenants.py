@@ -74,8 +74,8 @@ class TenantService:
         """Fill the state cache from the store; return how many tenants it holds."""
         self.revision = await self.store.current_revision()
         upcoming = await self.store.next_scheduled()
-        async for batch in self.store.stream_tenants():
-            self.cache.put_many(batch, upcoming)
+        async for batch in self.store.stream_summaries():
+            self.cache.load_summaries(batch, upcoming)
         return len(self.cache)
 
     async def reload(self, context_identifier: str) -> None:

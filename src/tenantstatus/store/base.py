@@ -127,6 +127,11 @@ class Store(Protocol):
     def stream_tenants(self, *, batch_size: int = 10_000) -> AsyncIterator[list[Tenant]]:
         """Every tenant, in batches; for loading the state cache."""
 
+    def stream_summaries(
+        self, *, batch_size: int = 50_000
+    ) -> AsyncIterator[list[tuple[str, str, int, str]]]:
+        """(ContextIdentifier, Endpoint, state code, version document JSON) of every tenant."""
+
     async def current_revision(self) -> int:
         """The highest tenant revision committed so far."""
 
