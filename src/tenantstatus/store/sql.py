@@ -29,7 +29,13 @@ from tenantstatus.store.base import (
     StoreUnavailable,
 )
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
-from tenantstatus.store.schema import history, scheduled_operations, service_settings, tenants
+from tenantstatus.store.schema import (
+    Instant,
+    history,
+    scheduled_operations,
+    service_settings,
+    tenants,
+)
 from tenantstatus.store.status_sql import StatusSql
 
 __all__ = ["ALL_TENANTS", "CHANGE_CHANNEL", "SqlStore"]
@@ -301,12 +307,14 @@ class SqlStore(PushSql, StatusSql):
             fresh = [t for ctx, t in unique.items() if ctx not in existing]
             if fresh:
                 revision = await self._next_revision(connection)
-                await connection.execute(
-                    tenants.insert(),
+                await self._insert_many(
+                    connection,
+                    tenants,
                     [_tenant_row(t, revision=revision, at=at) for t in fresh],
                 )
-                await connection.execute(
-                    history.insert(),
+                await self._insert_many(
+                    connection,
+                    history,
                     [
                         {
                             "context_identifier": t.context_identifier,
@@ -323,6 +331,30 @@ class SqlStore(PushSql, StatusSql):
                 )
                 await self._announce(connection, ALL_TENANTS)
         return ImportResult(created=len(fresh), skipped=len(new_tenants) - len(fresh))
+
+    async def _insert_many(
+        self, connection: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]
+    ) -> None:
+        """Bulk insert straight through the driver's executemany.
+
+        SQLAlchemy's per-row parameter processing cost more than the insert itself at a
+        million rows; here the only conversion is the `Instant` columns', done inline.
+        """
+        names = list(rows[0])
+        instants = {n for n in names if isinstance(table.c[n].type, Instant)}
+        dialect = self._engine.dialect
+        marks = (
+            ["?"] * len(names)
+            if dialect.paramstyle == "qmark"
+            else [f"${i}" for i in range(1, len(names) + 1)]
+        )
+        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"  # noqa: S608 - names come from our schema
+        to_int = Instant().process_bind_param
+        values = [
+            tuple(to_int(row[n], dialect) if n in instants else row[n] for n in names)
+            for row in rows
+        ]
+        await connection.exec_driver_sql(statement, values)
 
     async def list_tenants(
         self, *, state: TenantState | None = None, after: str | None = None, limit: int = 100
@@ -392,7 +424,7 @@ class SqlStore(PushSql, StatusSql):
                 batch = [tuple(row) for row in await connection.execute(query)]
             if not batch:
                 return
-            yield batch  # type: ignore[misc]
+            yield batch
             after = batch[-1][0]
 
     async def current_revision(self) -> int:
