@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import click
 import typer
 
 from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from tenantstatus.sandbox.player import PlayedOperation
 
 __all__ = ["sandbox"]
+
+USAGE = 2  # the exit code of a usage error, as click's own
 
 
 def sandbox(
@@ -81,10 +83,13 @@ def sandbox(
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Run the service with simulated tenant installations, and play a scenario."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from tenantstatus.sandbox.app import create_sandbox, sandbox_settings
-
+        from tenantstatus.sandbox.app import create_sandbox, sandbox_settings
+    except ImportError as exc:
+        extra = "pip install 'tenantstatus[server]'"
+        _fail(USAGE, f"the sandbox needs the server extra: {extra} ({exc})")
     scenario = _scenario(scenario_file)
     if notice is not None:
         scenario = replace(scenario, notice=notice)
@@ -95,7 +100,7 @@ def sandbox(
             host=host, port=port, data_dir=directory, public_url=public_url, state_ttl=state_ttl
         )
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        _fail(USAGE, str(exc))
     banner = Banner(as_json, temporary)
     app = create_sandbox(
         settings, scenario, notify=notify or (), on_ready=banner.ready, on_played=banner.played
@@ -103,6 +108,10 @@ def sandbox(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # uvicorn re-raises SIGINT/SIGTERM once it has shut down; exit quietly on them instead
+    # of dying at once, so the temporary data directory is removed.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
     try:
         uvicorn.run(
             app,
@@ -124,7 +133,16 @@ def _scenario(path: Path | None) -> Scenario:
     try:
         return Scenario.from_json(path.read_bytes())
     except (OSError, ScenarioError) as exc:
-        raise typer.BadParameter(f"{path}: {exc}", param_hint="--scenario") from None
+        _fail(USAGE, f"--scenario {path}: {exc}")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
 
 
 class Banner:
