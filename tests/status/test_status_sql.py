@@ -62,15 +62,19 @@ async def test_the_window_gives_the_state_before_it_and_the_changes_in_it(
     window = await store.state_window("Cust000", NOW - timedelta(days=5))
     assert window.before == (NOW - timedelta(days=10), TenantState.Running)
     assert window.changes == [(NOW - timedelta(days=1), TenantState.Suspended)]
-    data = await store.tenant_page_data(
-        "Cust000", since=NOW - timedelta(days=5), checkpoint=NOW - timedelta(hours=30), recent=5
-    )
+    checkpoint = NOW - timedelta(hours=30)
+    data = await store.tenant_page_data("Cust000", checkpoint=checkpoint, known_id=None, recent=5)
     assert data is not None
-    assert data.settled_rows == 0 and data.today == [
-        (NOW - timedelta(days=1), TenantState.Suspended)
-    ]
-    assert [c.operation for c in data.changes] == ["suspend", "provision"]
-    assert await store.tenant_page_data("Nobody", since=NOW, checkpoint=NOW, recent=5) is None
+    assert data.late_rows == 0
+    assert data.today == [(NOW - timedelta(days=1), TenantState.Suspended)]
+    # A row dated before the checkpoint but written after the rollup's newest id is late.
+    newest = (await store.state_window("Cust000", NOW - timedelta(days=20))).newest_id
+    await run(store, "Cust000", OperationRequest(Operation.RESUME), NOW - timedelta(days=2))
+    late = await store.tenant_page_data("Cust000", checkpoint=checkpoint, known_id=newest, recent=5)
+    assert late is not None and late.late_rows == 1
+    assert [c.operation for c in late.changes] == ["resume", "suspend", "provision"]
+    nobody = await store.tenant_page_data("Nobody", checkpoint=NOW, known_id=None, recent=5)
+    assert nobody is None
 
 
 async def test_every_tenant_page_read_seeks_an_index(store: SqlStore, tmp_path: Path) -> None:
@@ -84,8 +88,9 @@ async def test_every_tenant_page_read_seeks_an_index(store: SqlStore, tmp_path: 
             "ORDER BY context_identifier LIMIT 51",
             "SELECT at, to_state FROM tenant_history WHERE context_identifier = 'Cust000' "
             "AND at >= 0 AND at < 99 ORDER BY at, id",
-            "SELECT count(*) FROM tenant_history WHERE context_identifier = 'Cust000' "
-            "AND at >= 0 AND at < 99",
+            "SELECT at FROM tenant_history WHERE context_identifier = 'Cust000' AND id > 99",
+            "SELECT id FROM scheduled_operations WHERE context_identifier = 'Cust000' "
+            "AND status = 'pending'",
         ):
             rows = connection.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
             plans.append(" ".join(str(row[-1]) for row in rows))

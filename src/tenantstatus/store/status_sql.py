@@ -81,6 +81,7 @@ class StateWindow:
 
     before: tuple[datetime, TenantState] | None
     changes: Sequence[tuple[datetime, TenantState]]
+    newest_id: int = 0
 
     @property
     def transitions(self) -> list[tuple[datetime, TenantState]]:
@@ -93,30 +94,19 @@ class TenantPageData:
     """What the tenant page reads in one go."""
 
     tenant: Tenant
-    settled_rows: int
+    late_rows: int
     today: Sequence[tuple[datetime, TenantState]]
     scheduled: Sequence[ScheduledOperation]
     changes: Sequence[StateChange]
 
 
+def _micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
 def _instant(micros: int) -> datetime:
     # History instants read as raw integers: cheaper than the column type, row by row.
     return _EPOCH + timedelta(microseconds=int(micros))
-
-
-def _scheduled(row: Any) -> ScheduledOperation:
-    return ScheduledOperation(
-        id=row.id,
-        context_identifier=row.context_identifier,
-        operation=row.operation,
-        parameters=json.loads(row.parameters),
-        run_at=row.run_at,
-        status=ScheduleStatus(row.status),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        error=row.error,
-    )
 
 
 def _change(row: Any) -> StateChange:
@@ -164,61 +154,130 @@ class StatusSql:
         )
         if until is not None:
             window = window.where(history.c.at < until)
+        newest = sa.select(sa.func.max(history.c.id)).where(ctx == context_identifier)
         async with self._engine.connect() as connection:
+            # The newest id first: a row written while the window is read has a higher id.
+            newest_id = await connection.scalar(newest)
             first = (await connection.execute(before)).first()
             rows = (await connection.execute(window)).all()
         return StateWindow(
             before=None if first is None else (_instant(first[0]), TenantState(first[1])),
             changes=[(_instant(row[0]), TenantState(row[1])) for row in rows],
+            newest_id=int(newest_id or 0),
         )
 
     async def tenant_page_data(
-        self, context_identifier: str, *, since: datetime, checkpoint: datetime, recent: int
+        self,
+        context_identifier: str,
+        *,
+        checkpoint: datetime,
+        known_id: int | None,
+        recent: int,
     ) -> TenantPageData | None:
         """Everything the tenant page reads, on one connection: the tenant, how many
-        history rows lie in [since, checkpoint), the transitions from `checkpoint` on,
-        its pending scheduled operations and its `recent` newest changes."""
-        ctx = history.c.context_identifier
-        at = sa.type_coerce(history.c.at, sa.BigInteger)
-        # One round trip: the count of settled rows (at -1), then today's transitions.
-        settled = sa.select(
-            sa.literal(-1, sa.BigInteger).label("at"),
-            sa.func.count().label("to_state"),
-            sa.literal(0, sa.BigInteger).label("id"),
-        ).where(ctx == context_identifier, history.c.at >= since, history.c.at < checkpoint)
-        today = sa.select(at.label("at"), history.c.to_state, history.c.id).where(
-            ctx == context_identifier, history.c.at >= checkpoint
-        )
-        counted = sa.union_all(settled, today).subquery()
-        settled_and_today = sa.select(counted).order_by(counted.c.at, counted.c.id)
-        pending = (
-            sa.select(scheduled_operations)
-            .where(
-                scheduled_operations.c.context_identifier == context_identifier,
-                scheduled_operations.c.status == ScheduleStatus.PENDING.value,
-            )
-            .order_by(scheduled_operations.c.run_at, scheduled_operations.c.id)
-            .limit(100)
-        )
-        changes = (
-            sa.select(*_CHANGE_COLUMNS)
+        rows above `known_id` were written before `checkpoint` (after the fact), the
+        transitions from `checkpoint` on, its pending scheduled operations and its
+        `recent` newest changes."""
+        h, sched = history, scheduled_operations
+        ctx = h.c.context_identifier
+        at = sa.type_coerce(h.c.at, sa.BigInteger)
+        no_number = sa.cast(sa.null(), sa.BigInteger)
+        no_text = sa.cast(sa.null(), sa.Text)
+
+        def shape(kind: int, *columns: Any) -> list[Any]:
+            names = ("id", "operation", "at", "a", "b", "params", "by")
+            return [sa.literal(kind).label("kind")] + [
+                c.label(n) for c, n in zip(columns, names, strict=True)
+            ]
+
+        # Four reads in one round trip, told apart by `kind`:
+        # 0: rows above `known_id` (a seek past the id on ix_history_ctx_id), to find
+        #    rows dated before today but written after the settled days were computed;
+        # 1: today's transitions (ix_history_ctx_at); 2: the newest changes;
+        # 3: its pending scheduled operations (ix_scheduled_ctx_status).
+        parts: list[Any] = []
+        if known_id is not None:
+            parts.append(
+                sa.select(*shape(0, h.c.id, h.c.operation, at, no_number, h.c.to_state,
+                                 no_text, no_text))
+                .where(ctx == context_identifier, h.c.id > known_id)
+            )  # fmt: skip
+        parts.append(
+            sa.select(*shape(1, h.c.id, h.c.operation, at, no_number, h.c.to_state,
+                             no_text, no_text))
+            .where(ctx == context_identifier, h.c.at >= checkpoint)
+        )  # fmt: skip
+        newest = (
+            sa.select(*shape(2, h.c.id, h.c.operation, at, h.c.from_state, h.c.to_state,
+                             no_text, no_text))
             .where(ctx == context_identifier)
-            .order_by(history.c.id.desc())
+            .order_by(h.c.id.desc())
             .limit(recent)
-        )
+            .subquery()
+        )  # fmt: skip
+        parts.append(sa.select(newest))
+        pending = (
+            sa.select(*shape(3, sched.c.id, sched.c.operation,
+                             sa.type_coerce(sched.c.run_at, sa.BigInteger),
+                             sa.type_coerce(sched.c.created_at, sa.BigInteger),
+                             sa.cast(sa.null(), sa.SmallInteger),
+                             sched.c.parameters, sched.c.created_by))
+            .where(
+                sched.c.context_identifier == context_identifier,
+                sched.c.status == ScheduleStatus.PENDING.value,
+            )
+        )  # fmt: skip
+        # No ORDER BY here: sorting by run_at would tempt SQLite to walk every pending
+        # operation of every tenant (ix_scheduled_status_run_at); sorted below instead.
+        parts.append(pending)
+        limit = _micros(checkpoint)
         async with self._engine.connect() as connection:
             tenant = await self._read_tenant(connection, context_identifier)
             if tenant is None:
                 return None
-            count, *today_rows = (await connection.execute(settled_and_today)).all()
-            pending_rows = (await connection.execute(pending)).all()
-            change_rows = (await connection.execute(changes)).all()
+            rows = (await connection.execute(sa.union_all(*parts))).all()
+        late = 0
+        today: list[Any] = []
+        changes: list[StateChange] = []
+        scheduled: list[ScheduledOperation] = []
+        for row in rows:
+            if row.kind == 0:
+                late += row.at < limit
+            elif row.kind == 1:
+                today.append(row)
+            elif row.kind == 2:
+                changes.append(
+                    StateChange(
+                        id=row.id,
+                        context_identifier=context_identifier,
+                        operation=row.operation,
+                        at=_instant(row.at),
+                        from_state=None if row.a is None else TenantState(row.a),
+                        to_state=TenantState(row.b),
+                    )
+                )
+            else:
+                scheduled.append(
+                    ScheduledOperation(
+                        id=row.id,
+                        context_identifier=context_identifier,
+                        operation=row.operation,
+                        parameters=json.loads(row.params),
+                        run_at=_instant(row.at),
+                        status=ScheduleStatus.PENDING,
+                        created_by=row.by,
+                        created_at=_instant(row.a),
+                    )
+                )
+        today.sort(key=lambda row: (row.at, row.id))
+        changes.sort(key=lambda change: change.id, reverse=True)
+        scheduled.sort(key=lambda operation: (operation.run_at, operation.id))
         return TenantPageData(
             tenant=tenant,
-            settled_rows=int(count[1]),
-            today=[(_instant(row[0]), TenantState(row[1])) for row in today_rows],
-            scheduled=[_scheduled(row) for row in pending_rows],
-            changes=[_change(row) for row in change_rows],
+            late_rows=late,
+            today=[(_instant(row.at), TenantState(row.b)) for row in today],
+            scheduled=scheduled,
+            changes=changes,
         )
 
     async def recent_changes(

@@ -8,16 +8,26 @@ Content-Security-Policy that allows nothing else.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
-from tenantstatus.service.status.views import percent
+from tenantstatus.service.status.views import DayCell, percent
 
-__all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "TEMPLATES", "Asset", "render"]
+__all__ = [
+    "ASSETS",
+    "CONTENT_SECURITY_POLICY",
+    "TEMPLATES",
+    "Asset",
+    "DayFragments",
+    "render",
+    "render_days",
+]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -77,3 +87,21 @@ _environment.filters["percent"] = percent
 def render(template: str, **context: Any) -> bytes:
     """Render `template` with `context`, UTF-8 encoded."""
     return _environment.get_template(template).render(**context).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class DayFragments:
+    """Days of the 90-day bar rendered once: the bar's items and the table's rows."""
+
+    bar: Markup
+    table: Markup
+
+
+def render_days(cells: Sequence[DayCell]) -> DayFragments:
+    """Render `cells` (oldest first) as bar items, oldest first, and table rows, newest first."""
+    days = _environment.get_template("days.html").module
+    bar_item, table_row = days.bar_item, days.table_row  # type: ignore[attr-defined]
+    return DayFragments(
+        bar=Markup("").join(bar_item(cell) for cell in cells),
+        table=Markup("").join(table_row(cell) for cell in reversed(cells)),
+    )

@@ -2,11 +2,11 @@
 
 Days before today do not change once they are over, unless a history row is written
 into them after the fact. So for each (tenant, reader's zone, today) the page keeps
-the uptime of the settled days and the number of history rows they were computed
-from; a page view counts those rows again with one index range count, and computes
-afresh only when the count differs. Today is always computed from its own rows.
-Counting, not comparing ids, also notices rows that commit out of id order on
-PostgreSQL.
+the uptime of the settled days and the newest history id it had seen; a page view
+counts the rows above that id dated before today (an index seek past the id, so it
+reads only the newest rows) and computes afresh only when there are any. Today is
+always computed from its own rows. One tenant's history ids grow in commit order:
+every backend writes them while holding that tenant's row.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tenantstatus.model import TenantState
+from tenantstatus.service.status.rendering import DayFragments
 from tenantstatus.service.status.uptime import Uptime
 from tenantstatus.service.status.views import DayCell
 
@@ -27,10 +28,11 @@ class Rollup:
     """The settled days of one tenant's window, as of the start of today."""
 
     checkpoint: datetime
-    rows: int
+    newest_id: int
     settled: Uptime
     state_at_checkpoint: TenantState | None
     cells: tuple[DayCell, ...]
+    fragments: DayFragments | None = None
 
 
 class RollupCache:

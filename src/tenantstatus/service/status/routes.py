@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from tenantstatus.lifecycle import Tenant
 from tenantstatus.model import TenantState, is_valid_context_identifier
 from tenantstatus.service.problems import problem
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
@@ -22,7 +22,12 @@ from tenantstatus.service.status.badge import badge_for
 from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
 from tenantstatus.service.status.planning import plan_windows
-from tenantstatus.service.status.rendering import ASSETS, CONTENT_SECURITY_POLICY, render
+from tenantstatus.service.status.rendering import (
+    ASSETS,
+    CONTENT_SECURITY_POLICY,
+    render,
+    render_days,
+)
 from tenantstatus.service.status.rollups import Rollup, RollupCache
 from tenantstatus.service.status.states import describe
 from tenantstatus.service.status.summary import summary_document
@@ -44,6 +49,7 @@ from tenantstatus.service.status.views import (
 from tenantstatus.service.status.zones import ReaderZone
 from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import ScheduleStatus, SqlStore
+from tenantstatus.store.status_sql import TenantPageData
 
 __all__ = ["BAR_DAYS", "PAGE_SIZE", "status_router"]
 
@@ -139,10 +145,15 @@ def _unknown_tenant(timer: _Timer, context_identifier: str, zone: ReaderZone) ->
     )
 
 
-async def _known_tenant(request: Request, context_identifier: str) -> Tenant | None:
+async def _page_data(
+    request: Request, context_identifier: str, now: datetime, recent: int
+) -> TenantPageData | None:
+    """The tenant with its plan and `recent` newest changes, or None if unknown."""
     if not is_valid_context_identifier(context_identifier):
         return None
-    return await _store(request).get_tenant(context_identifier)
+    return await _store(request).tenant_page_data(
+        context_identifier, checkpoint=now, known_id=None, recent=recent
+    )
 
 
 def status_router(*, public_overview: bool = False) -> APIRouter:
@@ -280,22 +291,27 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         now = _tenants(request).clock.now()
         bounds = day_boundaries(now.astimezone(zone.tz).date(), BAR_DAYS, zone.tz)
         since, checkpoint = bounds[0], bounds[-2]
+        rollup = rollups.get(context_identifier, zone.name, checkpoint)
         data = await store.tenant_page_data(
-            context_identifier, since=since, checkpoint=checkpoint, recent=HISTORY_ROWS
+            context_identifier,
+            checkpoint=checkpoint,
+            known_id=None if rollup is None else rollup.newest_id,
+            recent=HISTORY_ROWS,
         )
         if data is None:
             return _unknown_tenant(timer, context_identifier, zone)
-        rollup = rollups.get(context_identifier, zone.name, checkpoint)
-        if rollup is None or rollup.rows != data.settled_rows:
+        if rollup is None or data.late_rows:
             window = await store.state_window(context_identifier, since, checkpoint)
             transitions = [Transition(at, state) for at, state in window.transitions]
             settled = compute_uptime(transitions, now=checkpoint, zone=zone.tz, days=BAR_DAYS)
+            cells = tuple(day_cells(settled, zone)[:-1])
             rollup = Rollup(
                 checkpoint=checkpoint,
-                rows=len(window.changes),
+                newest_id=window.newest_id,
                 settled=settled,
                 state_at_checkpoint=transitions[-1].state if transitions else None,
-                cells=tuple(day_cells(settled, zone)[:-1]),
+                cells=cells,
+                fragments=render_days(cells),
             )
             rollups.put(context_identifier, zone.name, rollup)
         uptime = extend_to_now(
@@ -320,6 +336,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         body = render(
             "tenant.html",
             view=view,
+            settled=rollup.fragments,
             zone=zone,
             overview_public=public_overview,
             feeds=[(f"{ctx}: state changes", f"/status/{ctx}/feed.atom")],
@@ -333,15 +350,11 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
     async def summary(request: Request, context_identifier: str) -> Response:
         """The tenant's status in the shape of Statuspage's v2 summary.json."""
         timer = _Timer()
-        tenant = await _known_tenant(request, context_identifier)
-        if tenant is None:
-            return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
-        store = _store(request)
         now = _tenants(request).clock.now()
-        scheduled = await store.list_scheduled(context_identifier=context_identifier)
-        changes = await store.recent_changes(
-            context_identifier=context_identifier, limit=HISTORY_ROWS
-        )
+        data = await _page_data(request, context_identifier, now, HISTORY_ROWS)
+        if data is None:
+            return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
+        tenant, scheduled, changes = data.tenant, data.scheduled, data.changes
         document = summary_document(
             tenant,
             page_url=f"{_base_url(request)}/status/{context_identifier}",
@@ -362,15 +375,12 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
     async def tenant_feed(request: Request, context_identifier: str) -> Response:
         """Atom feed of one tenant's state changes and planned operations."""
         timer = _Timer()
-        tenant = await _known_tenant(request, context_identifier)
-        if tenant is None:
+        now = _tenants(request).clock.now()
+        data = await _page_data(request, context_identifier, now, FEED_ENTRIES)
+        if data is None:
             return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
-        store = _store(request)
         zone = ReaderZone.utc()
-        changes = await store.recent_changes(
-            context_identifier=context_identifier, limit=FEED_ENTRIES
-        )
-        planned = await store.list_scheduled(context_identifier=context_identifier)
+        changes, planned = data.changes, data.scheduled
         base = _base_url(request)
         feed = build_feed(
             title=f"{context_identifier}: state changes",
@@ -380,7 +390,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             base_url=base,
             changes=change_rows(changes, zone),
             planned=planned_rows(planned, zone),
-            now=_tenants(request).clock.now(),
+            now=now,
         )
         return _feed_response(feed, timer)
 
