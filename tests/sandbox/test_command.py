@@ -95,8 +95,8 @@ def test_a_scenario_plays_planned_windows_repeats_unplanned_steps_and_refusals(
         answer = TenantStatus.from_json(httpx.get(f"{sandbox.url}/api/state/Cust10001").content)
         assert abs((answer.valid_until - started).total_seconds() - 30) < 1
         with sandbox.admin() as admin:
-            schedule = admin.get("/admin/schedule", params={"ContextIdentifier": "Cust10001"})
-        assert "suspend" in schedule.text
+            schedule = admin.get("/admin/schedule", params={"context_identifier": "Cust10001"})
+        assert [s["Operation"] for s in schedule.json()["Scheduled"]] == ["suspend"]
 
         sandbox.wait_played(
             lambda p: (
@@ -122,6 +122,32 @@ def test_a_scenario_plays_planned_windows_repeats_unplanned_steps_and_refusals(
         assert announced == {("suspend", "Suspend"), ("resume", "Resume")}
     finally:
         sandbox.stop()
+
+
+def test_a_sandbox_on_the_data_of_an_earlier_one_moves_its_tenants_and_drops_its_windows(
+    tmp_path: Path,
+) -> None:
+    scenario = {
+        "Steps": [{"At": "1h", "ContextIdentifier": "Cust10001", "Operation": "suspend",
+                   "For": "1m"}]
+    }  # fmt: skip
+    first = SandboxProcess(tmp_path, scenario=scenario).start()
+    try:
+        with first.admin() as admin:
+            assert len(admin.get("/admin/schedule").json()["Scheduled"]) == 2
+    finally:
+        first.stop()
+    second = SandboxProcess(tmp_path).start()
+    try:
+        with second.admin() as admin:
+            assert admin.get("/admin/schedule").json()["Scheduled"] == []
+        endpoints = [tenant["Endpoint"] for tenant in second.info["Tenants"]]
+        assert all(endpoint.startswith(second.url + "/sim/") for endpoint in endpoints)
+        status = TenantStatus.from_json(httpx.get(f"{second.url}/api/state/Cust10001").content)
+        assert status.is_running and status.endpoint.startswith(second.url)
+        assert httpx.get(status.endpoint + "/api/v1/Contact/1").status_code == 200
+    finally:
+        second.stop()
 
 
 def test_a_scenario_with_a_mistake_is_refused_before_anything_starts(tmp_path: Path) -> None:

@@ -45,7 +45,10 @@ def test_a_vendor_app_keeps_working_through_upgrade_move_suspension_and_deletion
     tmp_path: Path,
 ) -> None:
     app = VendorApp([UPGRADED, MOVED, SUSPENDED, DELETED])
-    sandbox = SandboxProcess(tmp_path, scenario=SCENARIO, notify=[app.notify_url]).start()
+    # A long TTL: the app's cached answer for the moved tenant outlives the move.
+    sandbox = SandboxProcess(
+        tmp_path, scenario=SCENARIO, notify=[app.notify_url], args=["--state-ttl", "60"]
+    ).start()
     try:
         application = sandbox.info["Applications"][0]
         assert application["Url"] == app.notify_url

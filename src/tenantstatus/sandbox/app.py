@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tenantstatus.clock import Clock
 from tenantstatus.config import Settings
 from tenantstatus.lifecycle import Operation, OperationRequest, Tenant, TransitionRefused
+from tenantstatus.model import TenantState
 from tenantstatus.sandbox.directory import ServiceDirectory
 from tenantstatus.sandbox.installations import PREFIX, InstallationSite
 from tenantstatus.sandbox.player import PlayedOperation, ScenarioPlayer
@@ -259,11 +260,25 @@ class Sandbox:
                 outcome, _ = await self.tenants.run(ctx, request, actor=_SEED_ACTOR)
                 seeded.append(outcome.tenant)
             except TransitionRefused:
-                # Kept from an earlier run on the same data directory.
                 existing = await self.tenants.store.get_tenant(ctx)
                 if existing is not None:
-                    seeded.append(existing)
+                    seeded.append(await self._keep(existing, simulated.host))
         return seeded
+
+    async def _keep(self, tenant: Tenant, host: str) -> Tenant:
+        """A tenant from an earlier run on this data directory: move it to this address.
+
+        An earlier sandbox may have listened on another port; its Endpoints would lead
+        nowhere. The tenant keeps its state and host; the move is announced.
+        """
+        endpoint = self.site.endpoint(
+            self.site.host_of(tenant.endpoint) or host, tenant.context_identifier
+        )
+        if tenant.endpoint == endpoint or tenant.state is TenantState.Deleted:
+            return tenant
+        request = OperationRequest(Operation.MOVE, endpoint=endpoint)
+        outcome, _ = await self.tenants.run(tenant.context_identifier, request, actor=_SEED_ACTOR)
+        return outcome.tenant
 
     async def _register(self, url: str, tenants: Sequence[Tenant]) -> RegisteredApplication:
         credentials = await self.applications.create(f"Sandbox application for {url}", url)

@@ -105,6 +105,7 @@ class ScenarioPlayer:
         self._origin = tenants.clock.now()
         self.played: list[PlayedOperation] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._scheduled: set[int] = set()  # put on the schedule, not yet run
 
     def start(self) -> None:
         """Start playing; step offsets count from now."""
@@ -115,13 +116,21 @@ class ScenarioPlayer:
         ]
 
     async def stop(self) -> None:
-        """Stop every step; operations already scheduled stay on the service's schedule."""
+        """Stop every step, and take what it scheduled off the service's schedule.
+
+        Otherwise a later sandbox on the same data directory would run those operations
+        at its start, as missed ones.
+        """
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        for scheduled_id in sorted(self._scheduled):
+            with contextlib.suppress(UnknownScheduledOperation):
+                await self.tenants.cancel(scheduled_id)
+        self._scheduled.clear()
 
     def view(self) -> dict[str, Any]:
         """The scenario and what it did so far, for `/sim/_scenario`."""
@@ -154,17 +163,11 @@ class ScenarioPlayer:
     async def _planned(self, step: Step, start: datetime) -> None:
         ctx = step.context_identifier
         run_at = max(start, self.tenants.clock.now() + _LEAD)
-        first = await self.tenants.schedule(
-            ctx, await self._request(step), run_at=run_at, actor=ACTOR
-        )
+        first = await self._schedule(ctx, await self._request(step), run_at)
         finish = None
         if step.finishing is not None and step.duration is not None:
-            finish = await self.tenants.schedule(
-                ctx,
-                OperationRequest(step.finishing),
-                run_at=run_at + timedelta(seconds=step.duration),
-                actor=ACTOR,
-            )
+            later = run_at + timedelta(seconds=step.duration)
+            finish = await self._schedule(ctx, OperationRequest(step.finishing), later)
         done = await self._outcome(first)
         if finish is None:
             return
@@ -173,6 +176,14 @@ class ScenarioPlayer:
         else:
             with contextlib.suppress(UnknownScheduledOperation):
                 await self.tenants.cancel(finish.id)
+            self._scheduled.discard(finish.id)
+
+    async def _schedule(
+        self, ctx: str, request: OperationRequest, run_at: datetime
+    ) -> ScheduledOperation:
+        scheduled = await self.tenants.schedule(ctx, request, run_at=run_at, actor=ACTOR)
+        self._scheduled.add(scheduled.id)
+        return scheduled
 
     async def _unplanned(self, step: Step, start: datetime) -> None:
         await self._sleep_until(start)
@@ -215,6 +226,11 @@ class ScenarioPlayer:
     async def _outcome(self, scheduled: ScheduledOperation) -> bool:
         """Wait until the service has run a scheduled operation; record what became of it."""
         await self._sleep_until(scheduled.run_at)
+        done = await self._await_outcome(scheduled)
+        self._scheduled.discard(scheduled.id)
+        return done
+
+    async def _await_outcome(self, scheduled: ScheduledOperation) -> bool:
         store = self.tenants.store
         deadline = asyncio.get_running_loop().time() + _PATIENCE
         current: ScheduledOperation | None = scheduled
