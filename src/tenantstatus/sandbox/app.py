@@ -33,6 +33,7 @@ from tenantstatus.sandbox.scenario import Scenario
 from tenantstatus.service.app import create_app
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import new_token
+from tenantstatus.service.state_api import StateRoute
 from tenantstatus.service.tenants import TenantService
 
 __all__ = [
@@ -145,16 +146,10 @@ class SandboxInfo:
 
 
 def _service_state(app: object) -> Any:
-    """The service's `app.state` (TenantService, ApplicationService...), under its wrappers."""
-    layer: object | None = app
-    for _ in range(16):
-        state = getattr(layer, "state", None)
-        if state is not None and hasattr(state, "tenants") and hasattr(state, "applications"):
-            return state
-        layer = getattr(layer, "app", None)
-        if layer is None:
-            break
-    raise RuntimeError("the service app does not expose its TenantService; cannot build a sandbox")
+    """The service's parts (TenantService, ApplicationService...), as `create_app` exposes them."""
+    if not isinstance(app, StateRoute):
+        raise RuntimeError("the sandbox needs the app that create_app builds")
+    return app.state
 
 
 class Sandbox:

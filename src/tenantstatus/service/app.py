@@ -159,6 +159,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         ),
         cache,
         ValidityClock(settings.state_ttl),
+        app.state,
     )
     metrics.watch(lambda: state_route.served, cache.counts_by_state)
     app.state.metrics = metrics

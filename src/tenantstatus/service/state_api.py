@@ -6,6 +6,7 @@ A bare ASGI app mounted in front of the framework's router. It answers from the
 
 from __future__ import annotations
 
+from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
@@ -23,11 +24,15 @@ _VARY = (b"vary", b"accept-encoding")
 class StateRoute:
     """Serve `/api/state/...` from memory; pass every other request to `app`."""
 
-    def __init__(self, app: ASGIApp, cache: StateCache, clock: ValidityClock) -> None:
+    def __init__(
+        self, app: ASGIApp, cache: StateCache, clock: ValidityClock, state: State | None = None
+    ) -> None:
         self.app = app
         self.cache = cache
         self.clock = clock
         self.served = 0
+        # The service's parts (tenants, applications, store...), for embedders like the sandbox.
+        self.state = state or State()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
