@@ -8,6 +8,7 @@ with a state filter), a tenant's window of history seeks `ix_history_ctx_at`
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -129,6 +130,65 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@functools.cache
+def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
+    """The tenant page's history and plan in one statement, built once per shape.
+
+    Four reads told apart by `kind`: 0, rows above `known` (a seek past the id on
+    ix_history_ctx_id) to find rows dated before today but written after the settled
+    days were computed; 1, today's transitions (ix_history_ctx_at); 2, the `recent`
+    newest changes; 3, the pending scheduled operations (ix_scheduled_ctx_status).
+    """
+    h, sched = history, scheduled_operations
+    ctx = sa.bindparam("ctx", type_=sa.String)
+    at = sa.type_coerce(h.c.at, sa.BigInteger)
+    no_number = sa.cast(sa.null(), sa.BigInteger)
+    no_text = sa.cast(sa.null(), sa.Text)
+
+    def shape(kind: int, *columns: Any) -> list[Any]:
+        names = ("id", "operation", "at", "a", "b", "params", "by")
+        return [sa.literal(kind).label("kind")] + [
+            c.label(n) for c, n in zip(columns, names, strict=True)
+        ]
+
+    history_shape = (h.c.id, h.c.operation, at, no_number, h.c.to_state, no_text, no_text)
+    parts: list[Any] = []
+    if with_known:
+        parts.append(
+            sa.select(*shape(0, *history_shape)).where(
+                h.c.context_identifier == ctx, h.c.id > sa.bindparam("known")
+            )
+        )
+    parts.append(
+        sa.select(*shape(1, *history_shape)).where(
+            h.c.context_identifier == ctx, h.c.at >= sa.bindparam("checkpoint")
+        )
+    )
+    newest = (
+        sa.select(*shape(2, h.c.id, h.c.operation, at, h.c.from_state, h.c.to_state,
+                         no_text, no_text))
+        .where(h.c.context_identifier == ctx)
+        .order_by(h.c.id.desc())
+        .limit(sa.bindparam("recent", type_=sa.Integer))
+        .subquery()
+    )  # fmt: skip
+    parts.append(sa.select(newest))
+    # No ORDER BY here: sorting by run_at would tempt SQLite to walk every pending
+    # operation of every tenant (ix_scheduled_status_run_at); the caller sorts.
+    parts.append(
+        sa.select(*shape(3, sched.c.id, sched.c.operation,
+                         sa.type_coerce(sched.c.run_at, sa.BigInteger),
+                         sa.type_coerce(sched.c.created_at, sa.BigInteger),
+                         sa.cast(sa.null(), sa.SmallInteger),
+                         sched.c.parameters, sched.c.created_by))
+        .where(
+            sched.c.context_identifier == ctx,
+            sched.c.status == ScheduleStatus.PENDING.value,
+        )
+    )  # fmt: skip
+    return sa.union_all(*parts)
+
+
 class StatusSql:
     """Status page reads; mixed into `SqlStore`, which provides the engine."""
 
@@ -178,64 +238,19 @@ class StatusSql:
         rows above `known_id` were written before `checkpoint` (after the fact), the
         transitions from `checkpoint` on, its pending scheduled operations and its
         `recent` newest changes."""
-        h, sched = history, scheduled_operations
-        ctx = h.c.context_identifier
-        at = sa.type_coerce(h.c.at, sa.BigInteger)
-        no_number = sa.cast(sa.null(), sa.BigInteger)
-        no_text = sa.cast(sa.null(), sa.Text)
-
-        def shape(kind: int, *columns: Any) -> list[Any]:
-            names = ("id", "operation", "at", "a", "b", "params", "by")
-            return [sa.literal(kind).label("kind")] + [
-                c.label(n) for c, n in zip(columns, names, strict=True)
-            ]
-
-        # Four reads in one round trip, told apart by `kind`:
-        # 0: rows above `known_id` (a seek past the id on ix_history_ctx_id), to find
-        #    rows dated before today but written after the settled days were computed;
-        # 1: today's transitions (ix_history_ctx_at); 2: the newest changes;
-        # 3: its pending scheduled operations (ix_scheduled_ctx_status).
-        parts: list[Any] = []
-        if known_id is not None:
-            parts.append(
-                sa.select(*shape(0, h.c.id, h.c.operation, at, no_number, h.c.to_state,
-                                 no_text, no_text))
-                .where(ctx == context_identifier, h.c.id > known_id)
-            )  # fmt: skip
-        parts.append(
-            sa.select(*shape(1, h.c.id, h.c.operation, at, no_number, h.c.to_state,
-                             no_text, no_text))
-            .where(ctx == context_identifier, h.c.at >= checkpoint)
-        )  # fmt: skip
-        newest = (
-            sa.select(*shape(2, h.c.id, h.c.operation, at, h.c.from_state, h.c.to_state,
-                             no_text, no_text))
-            .where(ctx == context_identifier)
-            .order_by(h.c.id.desc())
-            .limit(recent)
-            .subquery()
-        )  # fmt: skip
-        parts.append(sa.select(newest))
-        pending = (
-            sa.select(*shape(3, sched.c.id, sched.c.operation,
-                             sa.type_coerce(sched.c.run_at, sa.BigInteger),
-                             sa.type_coerce(sched.c.created_at, sa.BigInteger),
-                             sa.cast(sa.null(), sa.SmallInteger),
-                             sched.c.parameters, sched.c.created_by))
-            .where(
-                sched.c.context_identifier == context_identifier,
-                sched.c.status == ScheduleStatus.PENDING.value,
-            )
-        )  # fmt: skip
-        # No ORDER BY here: sorting by run_at would tempt SQLite to walk every pending
-        # operation of every tenant (ix_scheduled_status_run_at); sorted below instead.
-        parts.append(pending)
+        statement = _page_statement(known_id is not None)
+        parameters = {
+            "ctx": context_identifier,
+            "checkpoint": checkpoint,
+            "known": known_id if known_id is not None else 0,
+            "recent": recent,
+        }
         limit = _micros(checkpoint)
         async with self._engine.connect() as connection:
             tenant = await self._read_tenant(connection, context_identifier)
             if tenant is None:
                 return None
-            rows = (await connection.execute(sa.union_all(*parts))).all()
+            rows = (await connection.execute(statement, parameters)).all()
         late = 0
         today: list[Any] = []
         changes: list[StateChange] = []

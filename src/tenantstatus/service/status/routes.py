@@ -1,7 +1,8 @@
 """The status page's routes: per-tenant page, overview, summary.json, feeds, badge.
 
 Every route reads; nothing here changes a tenant. Each answer carries a
-`Server-Timing: app;dur=…` header with the time spent inside the handler.
+`Server-Timing: app;dur=…, cpu;dur=…` header: the time spent inside the handler, and
+the CPU time the process spent meanwhile.
 """
 
 from __future__ import annotations
@@ -71,11 +72,17 @@ ZoneQuery = Annotated[
 
 
 class _Timer:
+    """The handler's wall time, and the CPU time the process spent meanwhile (all its
+    threads: the database driver's too), which a busy machine does not inflate."""
+
     def __init__(self) -> None:
         self._started = time.perf_counter()
+        self._cpu = time.process_time()
 
     def header(self) -> str:
-        return f"app;dur={(time.perf_counter() - self._started) * 1000:.3f}"
+        wall = (time.perf_counter() - self._started) * 1000
+        cpu = (time.process_time() - self._cpu) * 1000
+        return f"app;dur={wall:.3f}, cpu;dur={cpu:.3f}"
 
 
 def _store(request: Request) -> SqlStore:
