@@ -835,12 +835,13 @@ class Postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> Postgres:
+    def start(self, settings: Sequence[str] = ()) -> Postgres:
+        """Start it; `settings` are more `name=value` server settings."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses={HOST} "
             "-c max_connections=200 -c shared_preload_libraries=pg_stat_statements "
             "-c pg_stat_statements.track=all -c shared_buffers=256MB"
-        )
+        ) + "".join(f" -c {setting}" for setting in settings)
         self._run(
             "pg_ctl",
             "-D",
