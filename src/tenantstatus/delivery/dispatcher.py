@@ -153,6 +153,10 @@ class Dispatcher:
             await self._deliver(delivery)
         finally:
             self._slots.release()
+            # Refill as soon as half the slots are free, not at the next flush or poll:
+            # finished deliveries stay leased until their outcomes are written.
+            if self._free_slots() >= max(1, self.settings.concurrency // 2):
+                self._wakeup.set()
 
     async def _deliver(self, delivery: Delivery) -> None:
         now = self.clock.now()

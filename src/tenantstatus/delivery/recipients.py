@@ -34,7 +34,7 @@ class RecipientDirectory:
         self._store = store
         self._box = box
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Application | None]] = {}
+        self._cache: dict[str, tuple[float, Recipient | None]] = {}
 
     def forget(self, application_id: str) -> None:
         """Drop a cached application."""
@@ -47,11 +47,18 @@ class RecipientDirectory:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             application = await self._store.get_application(application_id)
-            cached = (time.monotonic() + self._ttl, application)
+            recipient = None if application is None else self._unseal(application, now)
+            # Decrypted once per `ttl`, not per delivery; never beyond the old secret's end.
+            expires = time.monotonic() + self._ttl
+            if application is not None and application.previous_secret_until is not None:
+                left = (application.previous_secret_until - now).total_seconds()
+                if left > 0:
+                    expires = min(expires, time.monotonic() + left)
+            cached = (expires, recipient)
             self._cache[application_id] = cached
-        application = cached[1]
-        if application is None:
-            return None
+        return cached[1]
+
+    def _unseal(self, application: Application, now: datetime) -> Recipient:
         secrets = [self._box.open(application.secret).decode()]
         until = application.previous_secret_until
         if application.previous_secret and until is not None and until > now:

@@ -27,6 +27,7 @@ from tenantstatus.store.push_records import (
     StoredSigningKey,
 )
 from tenantstatus.store.schema import (
+    Instant,
     applications,
     approvals,
     deliveries,
@@ -291,21 +292,31 @@ class PushSql:
                     for o in outcomes
                 ],
             )
-            for o in outcomes:
-                finished = o.status is not DeliveryStatus.PENDING
-                await connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.seq == o.seq)
-                    .values(
-                        status=o.status.value,
-                        attempts=deliveries.c.attempts + 1,
-                        next_attempt_at=o.next_attempt_at or o.attempt.at,
-                        claimed_until=None,
-                        finished_at=o.attempt.at if finished else None,
-                        last_status=o.attempt.status_code,
-                        last_error=o.attempt.error,
-                    )
-                )
+            # One executemany for the whole batch, not a statement per outcome.
+            await connection.execute(
+                deliveries.update()
+                .where(deliveries.c.seq == sa.bindparam("b_seq"))
+                .values(
+                    status=sa.bindparam("b_status"),
+                    attempts=deliveries.c.attempts + 1,
+                    next_attempt_at=sa.bindparam("b_next", type_=Instant()),
+                    claimed_until=None,
+                    finished_at=sa.bindparam("b_finished", type_=Instant()),
+                    last_status=sa.bindparam("b_last_status", type_=sa.Integer()),
+                    last_error=sa.bindparam("b_last_error", type_=sa.Text()),
+                ),
+                [
+                    {
+                        "b_seq": o.seq,
+                        "b_status": o.status.value,
+                        "b_next": o.next_attempt_at or o.attempt.at,
+                        "b_finished": None if o.status is DeliveryStatus.PENDING else o.attempt.at,
+                        "b_last_status": o.attempt.status_code,
+                        "b_last_error": o.attempt.error,
+                    }
+                    for o in outcomes
+                ],
+            )
             for o in outcomes:
                 if o.disable_application is not None:
                     owner = sa.select(deliveries.c.application_id).where(deliveries.c.seq == o.seq)
