@@ -141,6 +141,15 @@ class StateCache:
 
     def __init__(self) -> None:
         self._answers: dict[str, Answer] = {}
+        # Kept up to date on every store, so counting costs nothing at a million tenants.
+        self._counts: dict[TenantState, int] = {}
+
+    def _store(self, context_identifier: str, answer: Answer) -> None:
+        previous = self._answers.get(context_identifier)
+        if previous is not None:
+            self._counts[previous.state] -= 1
+        self._answers[context_identifier] = answer
+        self._counts[answer.state] = self._counts.get(answer.state, 0) + 1
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -152,7 +161,7 @@ class StateCache:
     def put(self, tenant: Tenant, next_scheduled: datetime | None = None) -> None:
         """Store the tenant's answer, capped at its next scheduled operation."""
         not_after = None if next_scheduled is None else next_scheduled.timestamp()
-        self._answers[tenant.context_identifier] = Answer.for_tenant(tenant, not_after)
+        self._store(tenant.context_identifier, Answer.for_tenant(tenant, not_after))
 
     def load_summaries(
         self,
@@ -161,11 +170,11 @@ class StateCache:
     ) -> None:
         """Store answers from (ContextIdentifier, Endpoint, state code, version JSON) rows."""
         upcoming = next_scheduled or {}
-        answers = self._answers
+        store = self._store
         states = _STATES
         for ctx, endpoint, code, document in rows:
             instant = upcoming.get(ctx)
-            answers[ctx] = Answer.build(
+            answer = Answer.build(
                 ctx,
                 endpoint,
                 states[code],
@@ -173,6 +182,7 @@ class StateCache:
                 release_label(document),
                 None if instant is None else instant.timestamp(),
             )
+            store(ctx, answer)
 
     def put_many(
         self, tenants: Iterable[Tenant], next_scheduled: dict[str, datetime] | None = None
@@ -194,7 +204,4 @@ class StateCache:
 
     def counts_by_state(self) -> dict[TenantState, int]:
         """How many cached tenants are in each state."""
-        counts: dict[TenantState, int] = {}
-        for answer in self._answers.values():
-            counts[answer.state] = counts.get(answer.state, 0) + 1
-        return counts
+        return {state: n for state, n in self._counts.items() if n}

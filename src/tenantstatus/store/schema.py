@@ -93,6 +93,7 @@ history = Table(
     Column("change_type", SmallInteger),
     Column("detail", Text),
     Index("ix_history_ctx_id", "context_identifier", "id"),
+    Index("ix_history_ctx_at", "context_identifier", "at", "id"),
 )
 
 scheduled_operations = Table(
