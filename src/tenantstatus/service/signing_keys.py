@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -31,6 +32,8 @@ class KeyService:
         self._clock = clock
         self._algorithm = cast(Algorithm, algorithm)
         self._ring: SigningKeyRing | None = None
+        # Unsealing a PEM takes tens of milliseconds on the event loop: do it once per key.
+        self._unsealed: dict[str, SigningKey] = {}
 
     @property
     def ring(self) -> SigningKeyRing:
@@ -84,9 +87,16 @@ class KeyService:
         return dict(self.ring.jwks(now=now or self._clock.now()))
 
     def _unseal(self, stored: StoredSigningKey) -> SigningKey:
-        return SigningKey.from_pem(
-            self._box.open(stored.private_key),
-            cast(Algorithm, stored.algorithm),
-            created_at=stored.created_at,
-            retired_at=stored.retired_at,
-        )
+        known = self._unsealed.get(stored.kid)
+        if known is None:
+            known = SigningKey.from_pem(
+                self._box.open(stored.private_key),
+                cast(Algorithm, stored.algorithm),
+                created_at=stored.created_at,
+                retired_at=stored.retired_at,
+            )
+            self._unsealed[stored.kid] = known
+        elif known.retired_at != stored.retired_at:
+            known = replace(known, retired_at=stored.retired_at)
+            self._unsealed[stored.kid] = known
+        return known
