@@ -145,3 +145,58 @@ def test_valid_until_never_passes_the_next_scheduled_operation(service: ServiceP
         assert admin.delete(f"/admin/schedule/{scheduled.json()['Id']}").status_code == 200
     uncapped = parse_instant(httpx.get(f"{service.url}/api/state/StateWindow").json()["ValidUntil"])
     assert (uncapped - at).total_seconds() > 30
+
+
+def _raw(service: ServiceProcess, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", service.port), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if (
+                request.count(b"GET") + request.count(b"POST")
+                <= b"".join(chunks).count(b"HTTP/1.1 ")
+                and b"connection: close" not in b"".join(chunks).lower()
+            ):
+                break
+        return b"".join(chunks)
+
+
+def test_pipelined_requests_are_answered_in_order(service: ServiceProcess) -> None:
+    create(service, "Pipe1", State="Running")
+    create(service, "Pipe2", State="Suspended")
+    answer = _raw(
+        service,
+        b"GET /api/state/Pipe1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /api/state/Pipe2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.1 200 OK") == 3
+    first, health, second = (
+        answer.index(b'"Pipe1"'),
+        answer.index(b'"status":"ok"'),
+        answer.index(b'"Pipe2"'),
+    )
+    assert first < health < second
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closed(service: ServiceProcess) -> None:
+    create(service, "Http10", State="Running")
+    answer = _raw(service, b"GET /api/state/Http10 HTTP/1.0\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
+    assert json.loads(body)["ContextIdentifier"] == "Http10"
+
+
+def test_percent_encoded_and_query_forms_are_still_answered(service: ServiceProcess) -> None:
+    create(service, "Quoted1", State="Running")
+    assert httpx.get(f"{service.url}/api/state/Quoted%31").json()["ContextIdentifier"] == "Quoted1"
+    assert httpx.get(f"{service.url}/api/state/Quoted1?x=1").json()["State"] == "Running"

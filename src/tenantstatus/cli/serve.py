@@ -61,7 +61,10 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from tenantstatus.service.fast_protocol import StateFastProtocol
+
     options = {
+        "http": StateFastProtocol,
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,

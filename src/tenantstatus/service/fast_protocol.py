@@ -1,0 +1,93 @@
+"""The state API below ASGI: uvicorn's HTTP protocol with a fast path for `/api/state/`.
+
+Profiles put three quarters of a state API request in uvicorn's per-request machinery
+(a scope, a request cycle and a task per request, two writes per response), not in the
+answer itself. This protocol answers `GET`/`HEAD /api/state/...` the moment a request's
+headers are parsed, with one write, using the same `StateRoute.respond` as the ASGI
+route; every other request (and any state request it cannot take, such as one that is
+pipelined behind a request still in progress) goes to uvicorn unchanged.
+
+It relies on uvicorn's `HttpToolsProtocol` internals; `requirements.lock` pins uvicorn,
+and the end-to-end state API tests run through this path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from tenantstatus.service.state_api import PREFIX, StateRoute
+
+__all__ = ["StateFastProtocol"]
+
+_PREFIX = PREFIX.encode()
+
+
+def _find_route(app: object) -> StateRoute | None:
+    """The StateRoute under uvicorn's own wrappers (they keep the next app as `.app`)."""
+    for _ in range(8):
+        if isinstance(app, StateRoute):
+            return app
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+class StateFastProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, answering the state API without an ASGI cycle."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._route = _find_route(self.app)
+        self._fast = False
+
+    def on_message_begin(self) -> None:
+        self._fast = False
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        route = self._route
+        method = self.parser.get_method()
+        if (
+            route is None
+            or not self.url.startswith(_PREFIX)
+            or b"%" in self.url
+            or b"?" in self.url
+            or (self.cycle is not None and not self.cycle.response_complete)
+            or self.pipeline
+            or self.parser.should_upgrade()
+        ):
+            super().on_headers_complete()
+            return
+        self._fast = True
+        if_none_match = None
+        for name, value in self.headers:
+            if name == b"if-none-match":
+                if_none_match = value
+                break
+        status, headers, body = route.respond(
+            method.decode("ascii"), self.url.decode(), if_none_match
+        )
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        parts = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            parts += [name, b": ", value, b"\r\n"]
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += [b"\r\n", body]
+        self.transport.write(b"".join(parts))
+        if keep_alive:
+            self.on_response_complete()
+        else:
+            self.server_state.total_requests += 1
+            self.transport.close()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._fast:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._fast:
+            super().on_message_complete()
