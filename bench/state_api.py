@@ -1033,7 +1033,7 @@ def run(
 
     # The same JSON bytes as the state API answers, for nginx.
     status, body = http_get(f"{small.base}/api/state/Cust{max(1, args.small // 2)}")
-    assert status == 200, status
+    assert status == 200, (status, body[:300])
     nginx = start_nginx(procs, root / "nginx", body)
     database = data_small / "tenantstatus.db"
     naive = start_naive(procs, NAIVE_CONNECT, "connect", database, root / "naive-connect.log")

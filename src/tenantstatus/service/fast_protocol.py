@@ -2,10 +2,11 @@
 
 Profiles put three quarters of a state API request in uvicorn's per-request machinery
 (a scope, a request cycle and a task per request, two writes per response), not in the
-answer itself. This protocol answers `GET`/`HEAD /api/state/...` the moment a request's
-headers are parsed, with one write, using the same `StateRoute.respond` as the ASGI
-route; every other request (and any state request it cannot take, such as one that is
-pipelined behind a request still in progress) goes to uvicorn unchanged.
+answer itself. This protocol answers `GET`/`HEAD /api/state/...` on a keep-alive HTTP/1.1
+connection the moment its headers are parsed, with one write, using the same
+`StateRoute.respond` as the ASGI route; every other request (and any state request it
+cannot take: one pipelined behind a request in progress, one that closes the
+connection) goes to uvicorn unchanged.
 
 It relies on uvicorn's `HttpToolsProtocol` internals; `requirements.lock` pins uvicorn,
 and the end-to-end state API tests run through this path.
@@ -58,6 +59,8 @@ class StateFastProtocol(HttpToolsProtocol):
             or (self.cycle is not None and not self.cycle.response_complete)
             or self.pipeline
             or self.parser.should_upgrade()
+            or not self.parser.should_keep_alive()
+            or self.parser.get_http_version() != "1.1"
         ):
             super().on_headers_complete()
             return
@@ -70,19 +73,12 @@ class StateFastProtocol(HttpToolsProtocol):
         status, headers, body = route.respond(
             method.decode("ascii"), self.url.decode(), if_none_match
         )
-        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         parts = [STATUS_LINE[status]]
         for name, value in (*self.server_state.default_headers, *headers):
             parts += [name, b": ", value, b"\r\n"]
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
         parts += [b"\r\n", body]
         self.transport.write(b"".join(parts))
-        if keep_alive:
-            self.on_response_complete()
-        else:
-            self.server_state.total_requests += 1
-            self.transport.close()
+        self.on_response_complete()
 
     def on_body(self, body: bytes) -> None:
         if not self._fast:
