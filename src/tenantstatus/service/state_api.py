@@ -21,6 +21,9 @@ _JSON = b"application/json"
 _VARY = (b"vary", b"accept-encoding")
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
 class StateRoute:
     """Serve `/api/state/...` from memory; pass every other request to `app`."""
 
@@ -34,23 +37,18 @@ class StateRoute:
         # The service's parts (tenants, applications, store...), for embedders like the sandbox.
         self.state = state or State()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
+    def respond(
+        self, method: str, path: str, if_none_match: bytes | None
+    ) -> tuple[int, Headers, bytes]:
+        """Status, headers and body for a state API request; no I/O.
+
+        The ASGI entry point and the server's fast path (`fast_protocol`) both use it.
+        """
         self.served += 1
-        method = scope["method"]
-        if method != "GET" and method != "HEAD":
-            await _send(
-                send,
-                405,
-                problem_body(405, "Method Not Allowed", "The state API answers GET and HEAD."),
-                PROBLEM_JSON.encode(),
-                [(b"allow", b"GET, HEAD")],
-                method == "HEAD",
-            )
-            return
+        head_only = method == "HEAD"
+        if method != "GET" and not head_only:
+            body = problem_body(405, "Method Not Allowed", "The state API answers GET and HEAD.")
+            return _with_body(405, [(b"allow", b"GET, HEAD")], PROBLEM_JSON_BYTES, body, False)
         context_identifier = path[_PREFIX_LENGTH:]
         answer = self.cache.get(context_identifier)
         if answer is None:
@@ -59,15 +57,8 @@ class StateRoute:
                     f"{context_identifier[:80]!r} is not a ContextIdentifier: it must match "
                     f"{CONTEXT_IDENTIFIER_PATTERN.pattern}"
                 )
-                await _send(
-                    send,
-                    400,
-                    problem_body(400, "Invalid ContextIdentifier", detail),
-                    PROBLEM_JSON.encode(),
-                    [],
-                    method == "HEAD",
-                )
-                return
+                body = problem_body(400, "Invalid ContextIdentifier", detail)
+                return _with_body(400, [], PROBLEM_JSON_BYTES, body, head_only)
             answer = Answer.unknown(context_identifier)
         valid_until, max_age = self.clock.stamp(answer.not_after)
         headers = [
@@ -75,34 +66,40 @@ class StateRoute:
             (b"etag", answer.etag),
             _VARY,
         ]
-        if _matches(scope, answer.etag):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
+        if if_none_match is not None and _matches(if_none_match, answer.etag):
+            return 304, headers, b""
         body = answer.head + valid_until + answer.tail
-        await _send(send, 200, body, _JSON, headers, method == "HEAD")
+        return _with_body(200, headers, _JSON, body, head_only)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if_none_match = value
+                break
+        status, headers, body = self.respond(scope["method"], path, if_none_match)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
-def _matches(scope: Scope, etag: bytes) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            candidates = [c.strip() for c in value.split(b",")]
-            return etag in candidates or b"*" in candidates or etag[2:] in candidates
-    return False
+PROBLEM_JSON_BYTES = PROBLEM_JSON.encode()
 
 
-async def _send(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes,
-    headers: list[tuple[bytes, bytes]],
-    head_only: bool,
-) -> None:
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    candidates = [c.strip() for c in if_none_match.split(b",")]
+    return etag in candidates or b"*" in candidates or etag[2:] in candidates
+
+
+def _with_body(
+    status: int, headers: Headers, content_type: bytes, body: bytes, head_only: bool
+) -> tuple[int, Headers, bytes]:
     headers = [
         *headers,
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head_only else body})
+    return status, headers, b"" if head_only else body
