@@ -71,6 +71,11 @@ class Activity(enum.StrEnum):
     MAINTENANCE = "maintenance"
 
 
+def api_of(endpoint: str) -> str:
+    """`Api` of the state answer: the Endpoint + `/api`, as on the platform."""
+    return endpoint.rstrip("/") + "/api"
+
+
 @dataclass(frozen=True, slots=True)
 class Tenant:
     """A tenant as the service keeps it."""
@@ -94,7 +99,7 @@ class Tenant:
     @property
     def api(self) -> str:
         """The URL of the installation's API version document."""
-        return self.endpoint.rstrip("/") + "/api"
+        return api_of(self.endpoint)
 
     @property
     def release_label(self) -> str | None:

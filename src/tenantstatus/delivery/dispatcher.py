@@ -113,13 +113,6 @@ class Dispatcher:
         await self._flush()
         self._tasks = []
 
-    async def run_once(self) -> int:
-        """Claim and send what is due now, wait for it; return how many were sent."""
-        claimed = await self._claim(self.settings.concurrency)
-        await asyncio.gather(*(self._deliver(d) for d in claimed))
-        await self._flush()
-        return len(claimed)
-
     async def _claim(self, limit: int) -> list[Delivery]:
         return await self.store.claim_deliveries(
             self.clock.now(), limit=limit, lease=self.settings.lease

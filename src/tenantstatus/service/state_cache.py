@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from tenantstatus.lifecycle import Tenant
+from tenantstatus.lifecycle import Tenant, api_of
 from tenantstatus.model import TenantState, format_instant
 
 __all__ = ["Answer", "StateCache", "ValidityClock", "release_label"]
@@ -178,19 +178,11 @@ class StateCache:
                 ctx,
                 endpoint,
                 states[code],
-                endpoint.rstrip("/") + "/api",
+                api_of(endpoint),
                 release_label(document),
                 None if instant is None else instant.timestamp(),
             )
             store(ctx, answer)
-
-    def put_many(
-        self, tenants: Iterable[Tenant], next_scheduled: dict[str, datetime] | None = None
-    ) -> None:
-        """Store many answers at once (start-up and sync)."""
-        upcoming = next_scheduled or {}
-        for tenant in tenants:
-            self.put(tenant, upcoming.get(tenant.context_identifier))
 
     def set_next_scheduled(self, context_identifier: str, instant: datetime | None) -> None:
         """Cap (or uncap) a tenant's `ValidUntil` at its next scheduled operation."""
