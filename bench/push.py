@@ -3,9 +3,10 @@
     python bench/push.py [--deliveries N] [--rounds R] [--latency-ops N] [--profile DIR]
 
 Starts everything itself on 127.0.0.1 (free ports, a temporary directory) and stops
-everything it started. One `tenantstatus serve` on SQLite, pinned to core 0; a minimal
-receiver (asyncio + httptools + uvloop, answers 200 at once, records arrival instants)
-and this driver pinned to core 1. In interleaved rounds, for RS256 and then ES256 (the
+everything it started. One `tenantstatus serve` on SQLite, on both cores by default
+(`--service-cpus`: its event loop is one thread, RSA signatures are made in another);
+a minimal receiver (asyncio + httptools + uvloop, answers 200 at once, records arrival
+instants) and this driver pinned to core 1. In interleaved rounds, for RS256 and then ES256 (the
 same data directory; the service is restarted with `TENANTSTATUS_SIGNING_ALG`, which
 rotates to a key of that algorithm):
 
@@ -48,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 
-SERVER_CPU = "0"
+SIGN_CPU = "0"
 LOAD_CPU = "1"
 ALGORITHMS = ("RS256", "ES256")
 TARGET_RS256_RATIO = 0.8
@@ -138,7 +139,7 @@ class Bench:
             "serve",
             self.data,
             {"TENANTSTATUS_SIGNING_ALG": algorithm},
-            cpus=SERVER_CPU,
+            cpus=self.args.service_cpus,
             port=self.port,
         )
         self.algorithm = algorithm
@@ -172,7 +173,7 @@ class Bench:
     # --- measurements ------------------------------------------------------------------
 
     def sign_rates(self, algorithm: str) -> None:
-        rates = h.measure_sign_rates(algorithm, self.args.sign_seconds, SERVER_CPU)
+        rates = h.measure_sign_rates(algorithm, self.args.sign_seconds, SIGN_CPU)
         self.run.signs.setdefault(algorithm, []).append(rates)
 
     def fan_out(self, algorithm: str, round_: int, *, profile: Path | None = None) -> FanOut:
@@ -346,12 +347,12 @@ def report(bench: Bench, args: argparse.Namespace) -> str:
     out.append(
         f"Push benchmark: {bench.deliveries:,} deliveries per fan-out "
         f"({bench.apps} applications x {bench.tenants} tenants x 1 operation), "
-        f"{args.rounds} interleaved rounds; service (SQLite) pinned to core {SERVER_CPU}, "
-        f"receiver and driver to core {LOAD_CPU}; {h.CORES} cores; setup "
+        f"{args.rounds} interleaved rounds; service (SQLite) on cores {args.service_cpus}, "
+        f"receiver and driver on core {LOAD_CPU}; {h.CORES} cores; setup "
         f"{run.setup_seconds:.0f} s. Medians over rounds."
     )
     out.append("")
-    out.append("Bare signing on one core (core 0, fresh process), signatures/s:")
+    out.append(f"Bare signing on one core (core {SIGN_CPU}, fresh process), signatures/s:")
     out.append("")
     rows = []
     for alg in ALGORITHMS:
@@ -547,6 +548,11 @@ def main() -> None:
         type=float,
         default=5.0,
         help="wait at most this long before a fan-out for other processes to go quiet",
+    )
+    parser.add_argument(
+        "--service-cpus",
+        default="0,1",
+        help="cores the service may use (taskset list); the receiver and driver use core 1",
     )
     parser.add_argument("--profile", type=Path, help="also profile one fan-out per algorithm")
     parser.add_argument("--json", type=Path, help="also write the raw results here")

@@ -81,6 +81,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "allowed_networks": ("TENANTSTATUS_ALLOWED_NETWORKS", _networks),
     "delivery_concurrency": ("TENANTSTATUS_DELIVERY_CONCURRENCY", _integer(1)),
     "delivery_timeout": ("TENANTSTATUS_DELIVERY_TIMEOUT", _positive_float),
+    "signing_threads": ("TENANTSTATUS_SIGNING_THREADS", _integer(0)),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
 }
@@ -107,6 +108,7 @@ class Settings:
     allowed_networks: tuple[str, ...] = ()
     delivery_concurrency: int = 32
     delivery_timeout: float = 15.0
+    signing_threads: int = 1
     secret_key: str | None = field(default=None, repr=False)
     # The status overview (/status) and the feed of every tenant: public, or operator-only.
     status_public: bool = False

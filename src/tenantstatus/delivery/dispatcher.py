@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx2 as httpx
 
 from tenantstatus.clock import Clock
-from tenantstatus.delivery.envelope import seal_envelope
+from tenantstatus.delivery.envelope import Envelope, seal_envelope
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.retry import RetrySchedule, parse_retry_after
 from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
@@ -43,6 +45,7 @@ class DispatcherSettings:
     poll_interval: float = 1.0
     flush_interval: float = 0.02
     flush_size: int = 200
+    signing_threads: int = 1
 
     @property
     def lease(self) -> timedelta:
@@ -84,6 +87,11 @@ class Dispatcher:
         self._flushed = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._signer = (
+            ThreadPoolExecutor(settings.signing_threads, thread_name_prefix="tenantstatus-sign")
+            if settings.signing_threads > 0
+            else None
+        )
 
     def wake(self) -> None:
         """Look for work now (an operation just wrote outbox rows)."""
@@ -112,6 +120,8 @@ class Dispatcher:
                 await task
         await self._flush()
         self._tasks = []
+        if self._signer is not None:
+            self._signer.shutdown(wait=False)
 
     async def _claim(self, limit: int) -> list[Delivery]:
         return await self.store.claim_deliveries(
@@ -161,13 +171,16 @@ class Dispatcher:
                 DeliveryStatus.DEAD,
             )
             return
-        envelope = seal_envelope(
+        ring = self.ring()
+        seal = functools.partial(
+            seal_envelope,
             delivery,
-            ring=self.ring(),
+            ring=ring,
             issuer=self.issuer,
             webhook_secrets=list(recipient.secrets),
             now=now,
         )
+        envelope = await self._seal(seal, ring.active.algorithm)
         started = time.perf_counter()
         try:
             response = await self.client.post(
@@ -211,6 +224,13 @@ class Dispatcher:
                 excerpt=excerpt,
                 retry_after=retry_after,
             )
+
+    async def _seal(self, seal: Callable[[], Envelope], algorithm: str) -> Envelope:
+        # An RSA signature takes ~0.25 ms and cryptography releases the GIL for it, so
+        # a thread signs while the loop sends; an ECDSA one takes less than the hop.
+        if self._signer is None or not algorithm.startswith(("RS", "PS")):
+            return seal()
+        return await asyncio.get_running_loop().run_in_executor(self._signer, seal)
 
     def _retry(
         self,

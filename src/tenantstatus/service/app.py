@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         settings=DispatcherSettings(
             concurrency=settings.delivery_concurrency,
             timeout=settings.delivery_timeout,
+            signing_threads=settings.signing_threads,
             schedule=RetrySchedule.parse(settings.retry_schedule),
         ),
         observe=metrics.observe_delivery,
