@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+import httpx2 as httpx
 
 from tenantstatus.store.push_records import Application
 from tenantstatus.store.push_sql import PushSql
@@ -21,6 +23,11 @@ class Recipient:
     url: str
     secrets: tuple[str, ...]
     enabled: bool
+    endpoint: httpx.URL = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Parsed once per cache period rather than once per delivery.
+        object.__setattr__(self, "endpoint", httpx.URL(self.url))
 
 
 class RecipientDirectory:

@@ -31,7 +31,7 @@ from tenantstatus.service import admin, keys_admin, push_admin, wellknown
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.change_feed import ChangeFeed
-from tenantstatus.service.delivery_client import delivery_client
+from tenantstatus.service.delivery_transport import delivery_transport
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
@@ -69,12 +69,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     keys = KeyService(store, box, clock, settings.signing_alg)
     policy = UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
     recipients = RecipientDirectory(store, box)
-    client = delivery_client(policy, settings)
+    transport = delivery_transport(policy, settings)
     dispatcher = Dispatcher(
         store,
         recipients,
         lambda: keys.ring,
-        client,
+        transport,
         clock,
         issuer=settings.resolved_public_url,
         settings=DispatcherSettings(
@@ -125,7 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
                 await feed.stop()
             await scheduler.stop()
             await dispatcher.stop()
-            await client.aclose()
+            await transport.aclose()
             await store.close()
 
     app = FastAPI(

@@ -41,6 +41,56 @@ _PENDING = DeliveryStatus.PENDING.value
 _EXCERPT = 1024
 
 
+def _claim_statement() -> sa.Select[Any]:
+    """Due deliveries, oldest first, whose earlier siblings are all done or dead."""
+    now = sa.bindparam("now", type_=Instant())
+    earlier = deliveries.alias("earlier")
+    blocked = (
+        sa.select(earlier.c.seq)
+        .where(earlier.c.application_id == deliveries.c.application_id)
+        .where(earlier.c.context_identifier == deliveries.c.context_identifier)
+        .where(earlier.c.status == _PENDING)
+        .where(earlier.c.seq < deliveries.c.seq)
+        .exists()
+    )
+    return (
+        sa.select(deliveries)
+        .join(applications, applications.c.id == deliveries.c.application_id)
+        .where(deliveries.c.status == _PENDING)
+        .where(deliveries.c.next_attempt_at <= now)
+        .where(sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now))
+        .where(applications.c.enabled.is_(True))
+        .where(~blocked)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.seq)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+    )
+
+
+# Built once: the dispatcher claims many times a second, and building and keying a
+# statement of this size cost more than running it on SQLite.
+_CLAIM_SQLITE = _claim_statement()
+_CLAIM_LOCKING = _CLAIM_SQLITE.with_for_update(of=deliveries, skip_locked=True)
+_LEASE = (
+    deliveries.update()
+    .where(deliveries.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+    .values(claimed_until=sa.bindparam("until", type_=Instant()))
+)
+
+_RECORD = (
+    deliveries.update()
+    .where(deliveries.c.seq == sa.bindparam("b_seq"))
+    .values(
+        status=sa.bindparam("b_status"),
+        attempts=deliveries.c.attempts + 1,
+        next_attempt_at=sa.bindparam("b_next", type_=Instant()),
+        claimed_until=None,
+        finished_at=sa.bindparam("b_finished", type_=Instant()),
+        last_status=sa.bindparam("b_last_status", type_=sa.Integer()),
+        last_error=sa.bindparam("b_last_error", type_=sa.Text()),
+    )
+)
+
+
 def _application(row: sa.Row[Any]) -> Application:
     return Application(
         id=row.id,
@@ -239,35 +289,13 @@ class PushSql:
 
         A claim is a lease: a delivery whose worker died is claimed again after it.
         """
-        earlier = deliveries.alias("earlier")
-        blocked = (
-            sa.select(earlier.c.seq)
-            .where(earlier.c.application_id == deliveries.c.application_id)
-            .where(earlier.c.context_identifier == deliveries.c.context_identifier)
-            .where(earlier.c.status == _PENDING)
-            .where(earlier.c.seq < deliveries.c.seq)
-            .exists()
-        )
-        query = (
-            sa.select(deliveries)
-            .join(applications, applications.c.id == deliveries.c.application_id)
-            .where(deliveries.c.status == _PENDING)
-            .where(deliveries.c.next_attempt_at <= now)
-            .where(sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now))
-            .where(applications.c.enabled.is_(True))
-            .where(~blocked)
-            .order_by(deliveries.c.next_attempt_at, deliveries.c.seq)
-            .limit(limit)
-        )
-        if not self._is_sqlite:
-            query = query.with_for_update(of=deliveries, skip_locked=True)
+        query = _CLAIM_SQLITE if self._is_sqlite else _CLAIM_LOCKING
         async with self._writer.begin() as connection:
-            claimed = [_delivery(row) for row in await connection.execute(query)]
+            rows = await connection.execute(query, {"now": now, "limit": limit})
+            claimed = [_delivery(row) for row in rows]
             if claimed:
                 await connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.seq.in_([d.seq for d in claimed]))
-                    .values(claimed_until=now + lease)
+                    _LEASE, {"seqs": [d.seq for d in claimed], "until": now + lease}
                 )
         return claimed
 
@@ -294,17 +322,7 @@ class PushSql:
             )
             # One executemany for the whole batch, not a statement per outcome.
             await connection.execute(
-                deliveries.update()
-                .where(deliveries.c.seq == sa.bindparam("b_seq"))
-                .values(
-                    status=sa.bindparam("b_status"),
-                    attempts=deliveries.c.attempts + 1,
-                    next_attempt_at=sa.bindparam("b_next", type_=Instant()),
-                    claimed_until=None,
-                    finished_at=sa.bindparam("b_finished", type_=Instant()),
-                    last_status=sa.bindparam("b_last_status", type_=sa.Integer()),
-                    last_error=sa.bindparam("b_last_error", type_=sa.Text()),
-                ),
+                _RECORD,
                 [
                     {
                         "b_seq": o.seq,
