@@ -106,7 +106,7 @@ class Settings:
     retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
     allow_http: bool = False
     allowed_networks: tuple[str, ...] = ()
-    delivery_concurrency: int = 32
+    delivery_concurrency: int = 64
     delivery_timeout: float = 15.0
     signing_threads: int = 1
     secret_key: str | None = field(default=None, repr=False)

@@ -39,7 +39,7 @@ _EXCERPT = 1024
 class DispatcherSettings:
     """How hard and how patiently the dispatcher works."""
 
-    concurrency: int = 32
+    concurrency: int = 64
     timeout: float = 15.0
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
     poll_interval: float = 1.0
