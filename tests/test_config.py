@@ -49,3 +49,21 @@ def test_unset_variables_keep_the_defaults() -> None:
 def test_a_bad_value_is_an_error_that_names_the_variable(variable: str, raw: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env({variable: raw})
+
+
+def test_settings_survive_the_trip_through_the_environment(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        allow_http=True,
+        allowed_networks=("127.0.0.0/8", "10.0.0.0/8"),
+        delivery_processes=2,
+        signing_alg="ES256",
+        delivery_timeout=2.5,
+        port=9999,
+    )
+    again = Settings.from_env(settings.to_env())
+    assert again.resolved_database_url == settings.resolved_database_url
+    assert again.resolved_public_url == settings.resolved_public_url == "http://127.0.0.1:9999"
+    for name in ("data_dir", "allow_http", "allowed_networks", "delivery_processes"):
+        assert getattr(again, name) == getattr(settings, name), name
+    assert (again.signing_alg, again.delivery_timeout) == ("ES256", 2.5)

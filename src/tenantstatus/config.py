@@ -82,6 +82,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "delivery_concurrency": ("TENANTSTATUS_DELIVERY_CONCURRENCY", _integer(1)),
     "delivery_timeout": ("TENANTSTATUS_DELIVERY_TIMEOUT", _positive_float),
     "signing_threads": ("TENANTSTATUS_SIGNING_THREADS", _integer(0)),
+    "delivery_processes": ("TENANTSTATUS_DELIVERY_PROCESSES", _integer(0)),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
 }
@@ -109,6 +110,8 @@ class Settings:
     delivery_concurrency: int = 64
     delivery_timeout: float = 15.0
     signing_threads: int = 1
+    # 0: the dispatcher runs on the service's event loop; N: in N processes of its own.
+    delivery_processes: int = 0
     secret_key: str | None = field(default=None, repr=False)
     # The status overview (/status) and the feed of every tenant: public, or operator-only.
     status_public: bool = False
@@ -133,6 +136,23 @@ class Settings:
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads back: for child processes."""
+        env: dict[str, str] = {}
+        for name, (variable, _) in ENVIRONMENT.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                env[variable] = "1" if value else "0"
+            elif isinstance(value, tuple):
+                env[variable] = ",".join(value)
+            else:
+                env[variable] = str(value)
+        env[ENVIRONMENT["database_url"][0]] = self.resolved_database_url
+        env[ENVIRONMENT["public_url"][0]] = self.resolved_public_url
+        return env
 
     @property
     def resolved_database_url(self) -> str:

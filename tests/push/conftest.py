@@ -18,11 +18,33 @@ PUSH_ENV = {
 }
 
 
+def _start(tmp_path_factory: pytest.TempPathFactory, processes: int) -> ServiceProcess:
+    env = {**PUSH_ENV, "TENANTSTATUS_DELIVERY_PROCESSES": str(processes)}
+    return ServiceProcess(tmp_path_factory.mktemp("push") / "data", env=env).start()
+
+
 @pytest.fixture(scope="session")
 def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    process = ServiceProcess(tmp_path_factory.mktemp("push") / "data", env=PUSH_ENV).start()
+    """The service, delivering on its own event loop."""
+    process = _start(tmp_path_factory, 0)
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def dispatching_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The service, delivering through two dispatch processes of its own."""
+    process = _start(tmp_path_factory, 2)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(params=["in-process", "two-dispatch-processes"])
+def delivering_service(request: pytest.FixtureRequest) -> ServiceProcess:
+    """Each way the service can deliver: a test that takes this runs against both."""
+    name = "push_service" if request.param == "in-process" else "dispatching_service"
+    service: ServiceProcess = request.getfixturevalue(name)
+    return service
 
 
 @dataclass

@@ -6,20 +6,35 @@ import json
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 from tests.push.conftest import PUSH_ENV
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
 
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver of this test's own: the test runs once per way of delivering."""
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
 APPS = 50
 TENANTS = 100  # x 2 operations x 50 applications = 10,000 deliveries
 
 
-def test_sigkill_during_fan_out_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
-    service = ServiceProcess(tmp_path / "data", env=PUSH_ENV).start()
+@pytest.mark.parametrize("processes", [0, 2], ids=["in-process", "two-dispatch-processes"])
+def test_sigkill_during_fan_out_loses_nothing(
+    tmp_path: Path, receiver: Receiver, processes: int
+) -> None:
+    env = {**PUSH_ENV, "TENANTSTATUS_DELIVERY_PROCESSES": str(processes)}
+    service = ServiceProcess(tmp_path / "data", env=env).start()
     try:
         with service.admin() as admin:
             apps = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import httpx2 as httpx
 import jwt
@@ -14,6 +15,15 @@ from tenantstatus.model import StateChangeNotification
 from tests.push.conftest import Registered, operate, register, tenant
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Received, Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver of this test's own: each test here runs once per way of delivering,
+    with the same paths, so a shared receiver would mix the two runs' requests."""
+    running = Receiver().start()
+    yield running
+    running.stop()
 
 
 def verify(service: ServiceProcess, app: Registered, received: Received) -> dict[str, object]:
@@ -36,16 +46,16 @@ def verify(service: ServiceProcess, app: Registered, received: Received) -> dict
 
 
 def test_upgrade_reaches_every_approving_application_verified(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    first = register(push_service, f"{receiver.url}/ok/up-a")
-    second = register(push_service, f"{receiver.url}/ok/up-b")
-    bystander = register(push_service, f"{receiver.url}/ok/up-c")
-    tenant(push_service, "PushUp1", first, second)
-    operate(push_service, "PushUp1", "upgrade", VersionName="R2", FileVersion="2.0")
+    first = register(delivering_service, f"{receiver.url}/ok/up-a")
+    second = register(delivering_service, f"{receiver.url}/ok/up-b")
+    bystander = register(delivering_service, f"{receiver.url}/ok/up-c")
+    tenant(delivering_service, "PushUp1", first, second)
+    operate(delivering_service, "PushUp1", "upgrade", VersionName="R2", FileVersion="2.0")
     for app, name in ((first, "up-a"), (second, "up-b")):
         (got,) = receiver.wait_for(name, 1)
-        claims = verify(push_service, app, got)
+        claims = verify(delivering_service, app, got)
         body = json.loads(got.body)
         assert list(body) == [
             "ChangeType",
@@ -63,25 +73,25 @@ def test_upgrade_reaches_every_approving_application_verified(
 
 
 def test_move_carries_the_bare_public_endpoint(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/ok/move")
-    tenant(push_service, "PushMove", app)
-    operate(push_service, "PushMove", "move", Endpoint="https://sod3.example.com/PushMove")
+    app = register(delivering_service, f"{receiver.url}/ok/move")
+    tenant(delivering_service, "PushMove", app)
+    operate(delivering_service, "PushMove", "move", Endpoint="https://sod3.example.com/PushMove")
     (got,) = receiver.wait_for("move", 1)
-    verify(push_service, app, got)
+    verify(delivering_service, app, got)
     body = json.loads(got.body)
     assert body["ChangeType"] == 5 and body["PublicEndpoint"] == "sod3.example.com"
 
 
 def test_operations_that_announce_nothing_send_nothing(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/ok/quiet")
-    tenant(push_service, "PushQuiet", app)
-    operate(push_service, "PushQuiet", "maintenance-online")
-    operate(push_service, "PushQuiet", "maintenance-done")
-    operate(push_service, "PushQuiet", "suspend")
+    app = register(delivering_service, f"{receiver.url}/ok/quiet")
+    tenant(delivering_service, "PushQuiet", app)
+    operate(delivering_service, "PushQuiet", "maintenance-online")
+    operate(delivering_service, "PushQuiet", "maintenance-done")
+    operate(delivering_service, "PushQuiet", "suspend")
     (got,) = receiver.wait_for("quiet", 1)
     assert json.loads(got.body)["ChangeType"] == 2
     time.sleep(0.3)
@@ -89,26 +99,26 @@ def test_operations_that_announce_nothing_send_nothing(
 
 
 def test_an_application_approved_after_a_change_does_not_get_it(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    early = register(push_service, f"{receiver.url}/ok/early")
-    late = register(push_service, f"{receiver.url}/ok/late")
-    tenant(push_service, "PushLate", early)
-    operate(push_service, "PushLate", "suspend")
-    with push_service.admin() as admin:
+    early = register(delivering_service, f"{receiver.url}/ok/early")
+    late = register(delivering_service, f"{receiver.url}/ok/late")
+    tenant(delivering_service, "PushLate", early)
+    operate(delivering_service, "PushLate", "suspend")
+    with delivering_service.admin() as admin:
         admin.put(f"/admin/applications/{late.id}/approvals/PushLate")
-    operate(push_service, "PushLate", "resume")
+    operate(delivering_service, "PushLate", "resume")
     assert [json.loads(r.body)["ChangeType"] for r in receiver.wait_for("early", 2)] == [2, 3]
     assert [json.loads(r.body)["ChangeType"] for r in receiver.wait_for("late", 1)] == [3]
 
 
 def test_failures_are_retried_with_the_same_delivery_id_and_order_holds(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/flaky/2/order")
-    tenant(push_service, "PushOrder", app)
-    operate(push_service, "PushOrder", "upgrade", VersionName="R2", FileVersion="2.0")
-    operate(push_service, "PushOrder", "upgrade-done")
+    app = register(delivering_service, f"{receiver.url}/flaky/2/order")
+    tenant(delivering_service, "PushOrder", app)
+    operate(delivering_service, "PushOrder", "upgrade", VersionName="R2", FileVersion="2.0")
+    operate(delivering_service, "PushOrder", "upgrade-done")
     got = receiver.wait_for("order", 6)
     ids = [r.headers["webhook-id"] for r in got]
     assert ids[0] == ids[1] == ids[2] != ids[3] == ids[4] == ids[5]
@@ -116,8 +126,8 @@ def test_failures_are_retried_with_the_same_delivery_id_and_order_holds(
     tokens = {json.loads(r.body)["Token"] for r in got[:3]}
     assert len(tokens) == 3  # a fresh token per attempt
     for received in got:
-        verify(push_service, app, received)
-    with push_service.admin() as admin:
+        verify(delivering_service, app, received)
+    with delivering_service.admin() as admin:
         detail = admin.get(f"/admin/deliveries/{ids[0]}").json()
     assert detail["Delivery"]["Status"] == "delivered"
     assert [a["StatusCode"] for a in detail["Attempts"]] == [500, 500, 200]
@@ -125,38 +135,38 @@ def test_failures_are_retried_with_the_same_delivery_id_and_order_holds(
 
 
 def test_gone_disables_the_subscription_until_it_is_enabled(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/gone/gone")
-    tenant(push_service, "PushGone", app)
-    operate(push_service, "PushGone", "suspend")
+    app = register(delivering_service, f"{receiver.url}/gone/gone")
+    tenant(delivering_service, "PushGone", app)
+    operate(delivering_service, "PushGone", "suspend")
     receiver.wait_for("gone", 1)
-    with push_service.admin() as admin:
+    with delivering_service.admin() as admin:
         deadline = time.monotonic() + 10
         while admin.get(f"/admin/applications/{app.id}").json()["Enabled"]:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         shown = admin.get(f"/admin/applications/{app.id}").json()
         assert "410" in shown["DisabledReason"]
-        operate(push_service, "PushGone", "resume")  # not sent: the subscription is off
+        operate(delivering_service, "PushGone", "resume")  # not sent: the subscription is off
         time.sleep(0.5)
         assert len(receiver.received("gone")) == 1
         admin.put(f"/admin/applications/{app.id}/url", json={"Url": f"{receiver.url}/ok/gone"})
         assert admin.post(f"/admin/applications/{app.id}/enable").json()["Enabled"] is True
-    operate(push_service, "PushGone", "suspend")
+    operate(delivering_service, "PushGone", "suspend")
     assert json.loads(receiver.wait_for("gone", 2)[1].body)["ChangeType"] == 2
 
 
 @pytest.mark.parametrize("kind", ["hang", "redirect"])
 def test_timeouts_and_redirects_are_failures_until_dead(
-    push_service: ServiceProcess, receiver: Receiver, kind: str
+    delivering_service: ServiceProcess, receiver: Receiver, kind: str
 ) -> None:
-    app = register(push_service, f"{receiver.url}/{kind}/{kind}")
-    tenant(push_service, f"Push{kind.title()}", app)
-    operate(push_service, f"Push{kind.title()}", "suspend")
+    app = register(delivering_service, f"{receiver.url}/{kind}/{kind}")
+    tenant(delivering_service, f"Push{kind.title()}", app)
+    operate(delivering_service, f"Push{kind.title()}", "suspend")
     got = receiver.wait_for(kind, 4, timeout=30)
     delivery_id = got[0].headers["webhook-id"]
-    with push_service.admin() as admin:
+    with delivering_service.admin() as admin:
         deadline = time.monotonic() + 20
         while (detail := admin.get(f"/admin/deliveries/{delivery_id}").json())["Delivery"][
             "Status"
@@ -171,23 +181,23 @@ def test_timeouts_and_redirects_are_failures_until_dead(
         assert all(r.path.startswith("/redirect/") for r in receiver.received("redirect"))
 
 
-def test_retry_after_is_honoured(push_service: ServiceProcess, receiver: Receiver) -> None:
-    app = register(push_service, f"{receiver.url}/retry-after/later")
-    tenant(push_service, "PushLater", app)
-    operate(push_service, "PushLater", "suspend")
+def test_retry_after_is_honoured(delivering_service: ServiceProcess, receiver: Receiver) -> None:
+    app = register(delivering_service, f"{receiver.url}/retry-after/later")
+    tenant(delivering_service, "PushLater", app)
+    operate(delivering_service, "PushLater", "suspend")
     first, second = receiver.wait_for("later", 2, timeout=10)
     assert second.at - first.at >= 0.95  # the schedule alone would retry after 0.3 s
 
 
 def test_dead_deliveries_can_be_redelivered_and_recovered(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/flaky/4/recover")
-    tenant(push_service, "PushRecover", app)
-    operate(push_service, "PushRecover", "suspend")
+    app = register(delivering_service, f"{receiver.url}/flaky/4/recover")
+    tenant(delivering_service, "PushRecover", app)
+    operate(delivering_service, "PushRecover", "suspend")
     got = receiver.wait_for("recover", 4)
     delivery_id = got[0].headers["webhook-id"]
-    with push_service.admin() as admin:
+    with delivering_service.admin() as admin:
         deadline = time.monotonic() + 10
         while admin.get(f"/admin/deliveries/{delivery_id}").json()["Delivery"]["Status"] != "dead":
             assert time.monotonic() < deadline
@@ -200,71 +210,72 @@ def test_dead_deliveries_can_be_redelivered_and_recovered(
         assert recovered == {"Recovered": 1, "Remaining": False}
     fifth = receiver.wait_for("recover", 5)[4]
     assert fifth.headers["webhook-id"] == delivery_id
-    verify(push_service, app, fifth)
+    verify(delivering_service, app, fifth)
 
 
 def test_rotated_secret_signs_with_both_and_rotated_key_stays_published(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/ok/rotate")
-    tenant(push_service, "PushRotate", app)
-    with push_service.admin() as admin:
+    app = register(delivering_service, f"{receiver.url}/ok/rotate")
+    tenant(delivering_service, "PushRotate", app)
+    with delivering_service.admin() as admin:
         old_kid = admin.get("/admin/keys").json()["Keys"][-1]["Kid"]
         new_secret = admin.post(f"/admin/applications/{app.id}/rotate-secret").json()["Secret"]
         keys = admin.post("/admin/keys/rotate").json()["Keys"]
     new_kid = next(k["Kid"] for k in keys if k["Active"])
     assert new_kid != old_kid
     published = {
-        k["kid"] for k in httpx.get(f"{push_service.url}/.well-known/jwks.json").json()["keys"]
+        k["kid"]
+        for k in httpx.get(f"{delivering_service.url}/.well-known/jwks.json").json()["keys"]
     }
     assert {old_kid, new_kid} <= published
-    operate(push_service, "PushRotate", "suspend")
+    operate(delivering_service, "PushRotate", "suspend")
     (got,) = receiver.wait_for("rotate", 1)
     assert len(got.headers["webhook-signature"].split(" ")) == 2
-    verify(push_service, app, got)  # the old secret still verifies
+    verify(delivering_service, app, got)  # the old secret still verifies
     Webhook(new_secret).verify(got.body, got.headers)
     assert jwt.get_unverified_header(json.loads(got.body)["Token"])["kid"] == new_kid
 
 
-def test_discovery_document_points_at_the_jwks(push_service: ServiceProcess) -> None:
-    document = httpx.get(f"{push_service.url}/.well-known/openid-configuration").json()
-    assert document["issuer"] == push_service.url
-    assert document["jwks_uri"] == f"{push_service.url}/.well-known/jwks.json"
+def test_discovery_document_points_at_the_jwks(delivering_service: ServiceProcess) -> None:
+    document = httpx.get(f"{delivering_service.url}/.well-known/openid-configuration").json()
+    assert document["issuer"] == delivering_service.url
+    assert document["jwks_uri"] == f"{delivering_service.url}/.well-known/jwks.json"
     keys = httpx.get(document["jwks_uri"]).json()["keys"]
     assert keys and all({"kid", "kty", "alg", "use"} <= set(k) for k in keys)
     assert all("d" not in k for k in keys)  # no private parts
 
 
-def test_metrics_show_attempts_and_outbox(push_service: ServiceProcess) -> None:
-    metrics = httpx.get(f"{push_service.url}/metrics").text
+def test_metrics_show_attempts_and_outbox(delivering_service: ServiceProcess) -> None:
+    metrics = httpx.get(f"{delivering_service.url}/metrics").text
     assert 'tenantstatus_delivery_attempts_total{outcome="delivered"}' in metrics
     assert "tenantstatus_delivery_seconds_bucket" in metrics
     assert "tenantstatus_outbox_depth" in metrics
 
 
 def test_a_long_failing_application_is_visible_to_the_operator(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/flaky/99/failing")
-    tenant(push_service, "PushFailing", app)
-    operate(push_service, "PushFailing", "suspend")
+    app = register(delivering_service, f"{receiver.url}/flaky/99/failing")
+    tenant(delivering_service, "PushFailing", app)
+    operate(delivering_service, "PushFailing", "suspend")
     receiver.wait_for("failing", 2)
-    with push_service.admin() as admin:
+    with delivering_service.admin() as admin:
         shown = admin.get(f"/admin/applications/{app.id}").json()
     assert shown["Deliveries"].get("retrying", 0) + shown["Deliveries"].get("dead", 0) == 1
-    listing = push_service.cli("app", "list").stdout
+    listing = delivering_service.cli("app", "list").stdout
     assert app.id in listing and "retrying" in listing
 
 
 def test_key_rotation_while_deliveries_are_in_flight(
-    push_service: ServiceProcess, receiver: Receiver
+    delivering_service: ServiceProcess, receiver: Receiver
 ) -> None:
     # Every first attempt fails, so each delivery is mid-retry when the key rotates.
-    apps = [register(push_service, f"{receiver.url}/flaky/1/inflight{n}") for n in range(4)]
+    apps = [register(delivering_service, f"{receiver.url}/flaky/1/inflight{n}") for n in range(4)]
     tenants = [f"InFlight{n}" for n in range(10)]
     for ctx in tenants:
-        tenant(push_service, ctx, *apps)
-    with push_service.admin() as admin:
+        tenant(delivering_service, ctx, *apps)
+    with delivering_service.admin() as admin:
         old_kid = next(k["Kid"] for k in admin.get("/admin/keys").json()["Keys"] if k["Active"])
         for ctx in tenants:
             admin.post(f"/admin/tenants/{ctx}/operations", json={"Operation": "suspend"})
@@ -276,6 +287,6 @@ def test_key_rotation_while_deliveries_are_in_flight(
     kids = set()
     for n, app in enumerate(apps):
         for received in receiver.wait_for(f"inflight{n}", 2 * len(tenants) + 2):
-            verify(push_service, app, received)
+            verify(delivering_service, app, received)
             kids.add(jwt.get_unverified_header(json.loads(received.body)["Token"])["kid"])
     assert kids == {old_kid, new_kid}

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli import migrate, push, serve, tenant, vendor
+from tenantstatus.cli import dispatch, migrate, push, serve, tenant, vendor
 from tenantstatus.cli.operator_api import CommandError
 from tenantstatus.config import DEFAULT_PORT
 from tenantstatus.sandbox.command import sandbox
@@ -32,6 +32,7 @@ app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)
 app.command("migrate")(migrate.migrate)
+app.command("dispatch", hidden=True)(dispatch.dispatch)
 app.command("sandbox")(sandbox)
 vendor.register(app)
 

@@ -28,7 +28,7 @@ from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, 
 from tenantstatus.store.push_sql import PushSql
 from tenantstatus.tokens import SigningKeyRing
 
-__all__ = ["Dispatcher", "DispatcherSettings"]
+__all__ = ["Dispatcher", "DispatcherSettings", "Observer"]
 
 log = logging.getLogger(__name__)
 

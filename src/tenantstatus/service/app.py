@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,15 +24,14 @@ from starlette.types import ASGIApp
 from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
-from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings
-from tenantstatus.delivery.recipients import RecipientDirectory
-from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.url_safety import UrlPolicy
 from tenantstatus.service import admin, keys_admin, push_admin, wellknown
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.change_feed import ChangeFeed
-from tenantstatus.service.delivery_transport import delivery_transport
+from tenantstatus.service.delivery_control import DeliveryControl, InProcessDelivery
+from tenantstatus.service.dispatch_processes import DispatchProcesses
+from tenantstatus.service.dispatcher_setup import DispatcherParts, build_dispatcher
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
@@ -68,26 +68,31 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
     keys = KeyService(store, box, clock, settings.signing_alg)
     policy = UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
-    recipients = RecipientDirectory(store, box)
-    transport = delivery_transport(policy, settings)
-    dispatcher = Dispatcher(
-        store,
-        recipients,
-        lambda: keys.ring,
-        transport,
-        clock,
-        issuer=settings.resolved_public_url,
-        settings=DispatcherSettings(
-            concurrency=settings.delivery_concurrency,
-            timeout=settings.delivery_timeout,
-            signing_threads=settings.signing_threads,
-            schedule=RetrySchedule.parse(settings.retry_schedule),
-        ),
-        observe=metrics.observe_delivery,
-        report_depth=metrics.outbox_depth.set,
-    )
-    tenants = TenantService(store, cache, clock, metrics, on_announce=dispatcher.wake)
-    applications = ApplicationService(store, box, clock, policy.check_url, recipients)
+    local: DispatcherParts | None = None
+    processes: DispatchProcesses | None = None
+    delivery: DeliveryControl
+    if settings.delivery_processes > 0:
+        processes = DispatchProcesses(
+            settings.delivery_processes,
+            {**os.environ, **settings.to_env()},
+            observe=metrics.observe_delivery,
+            report_depth=metrics.outbox_depth.set,
+            stop_timeout=settings.delivery_timeout + 10,
+        )
+        delivery = processes
+    else:
+        local = build_dispatcher(
+            settings,
+            store,
+            box,
+            keys,
+            clock,
+            observe=metrics.observe_delivery,
+            report_depth=metrics.outbox_depth.set,
+        )
+        delivery = InProcessDelivery(local.dispatcher, local.recipients)
+    tenants = TenantService(store, cache, clock, metrics, on_announce=delivery.wake)
+    applications = ApplicationService(store, box, clock, policy.check_url, delivery.forget)
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
     feed = (
         ChangeFeed(settings.resolved_database_url.replace("+asyncpg", ""), tenants)
@@ -114,7 +119,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
             feed.start()
         app.state.ready = True
         scheduler.start()
-        dispatcher.start()
+        if local is not None:
+            local.dispatcher.start()
+        if processes is not None:
+            processes.start()
         key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
         try:
             yield
@@ -124,8 +132,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
             if feed is not None:
                 await feed.stop()
             await scheduler.stop()
-            await dispatcher.stop()
-            await transport.aclose()
+            if local is not None:
+                await local.dispatcher.stop()
+                await local.transport.aclose()
+            if processes is not None:
+                await processes.stop()
             await store.close()
 
     app = FastAPI(
@@ -139,7 +150,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     app.state.tenants = tenants
     app.state.store = store
     app.state.applications = applications
-    app.state.dispatcher = dispatcher
+    app.state.delivery = delivery
+    app.state.dispatch_processes = processes
     app.state.keys = keys
     app.state.issuer = settings.resolved_public_url
     app.state.ready = False

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tenantstatus.clock import Clock
-from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.webhook_signature import new_webhook_secret
 from tenantstatus.model import is_valid_context_identifier
 from tenantstatus.service.auth import hash_token, new_token
@@ -51,13 +50,14 @@ class ApplicationService:
         box: SecretBox,
         clock: Clock,
         check_url: UrlCheck,
-        recipients: RecipientDirectory,
+        forget: Callable[[str], None],
     ) -> None:
         self.store = store
         self._box = box
         self._clock = clock
         self._check_url = check_url
-        self._recipients = recipients
+        # Drops the dispatcher's cached copy of a changed application.
+        self._forget = forget
 
     async def create(self, name: str, url: str) -> NewCredentials:
         """Register an application; its token and secret are returned once, stored protected."""
@@ -126,7 +126,7 @@ class ApplicationService:
         updated = await self.store.update_application(application_id, **changes)
         if updated is None:
             raise UnknownApplication(application_id)
-        self._recipients.forget(application_id)
+        self._forget(application_id)
         return updated
 
     @staticmethod

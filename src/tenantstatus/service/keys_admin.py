@@ -58,4 +58,5 @@ async def rotate_keys(request: Request, operator: Operator) -> KeyPage:
     """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
     keys: KeyService = request.app.state.keys
     await keys.rotate()
+    request.app.state.delivery.keys_rotated()
     return _page(keys)

@@ -135,7 +135,7 @@ async def enable_application(
     """Re-enable a subscription (e.g. after the receiver answered 410)."""
     require_access(caller, application_id)
     updated = await applications.set_enabled(application_id, True, None)
-    request.app.state.dispatcher.wake()
+    request.app.state.delivery.wake()
     return ApplicationOut.of(updated, request.app.state.tenants.clock.now())
 
 
@@ -227,7 +227,7 @@ async def redeliver(
     """Send a delivery again, from the first step of the retry schedule."""
     await _owned_delivery(applications, caller, delivery_id)
     await applications.store.requeue([delivery_id], request.app.state.tenants.clock.now())
-    request.app.state.dispatcher.wake()
+    request.app.state.delivery.wake()
     return await _owned_delivery(applications, caller, delivery_id)
 
 
@@ -247,5 +247,5 @@ async def recover(
     )
     batch = ids[: body.Limit]
     recovered = await applications.store.requeue(batch, request.app.state.tenants.clock.now())
-    request.app.state.dispatcher.wake()
+    request.app.state.delivery.wake()
     return RecoverOut(Recovered=recovered, Remaining=len(ids) > body.Limit)

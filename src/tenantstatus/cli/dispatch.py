@@ -1,0 +1,38 @@
+"""`tenantstatus dispatch`: one dispatch process, started by `serve` (not by hand)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from tenantstatus.cli.operator_api import CommandError
+from tenantstatus.config import ConfigError, Settings
+
+__all__ = ["dispatch"]
+
+
+def dispatch(
+    channel_fd: Annotated[
+        int, typer.Option("--channel-fd", help="The socket `serve` talks to this process on.")
+    ],
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Deliver notifications for the service that started this process."""
+    from tenantstatus.service.dispatch_worker import run_dispatch_worker
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run_dispatch_worker(settings, channel_fd))
+    else:
+        uvloop.run(run_dispatch_worker(settings, channel_fd))
