@@ -212,6 +212,18 @@ class Group:
         )
 
 
+def with_descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (dispatch processes of a service, say)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pending += [int(child) for child in task.read_text().split()]
+    return found
+
+
 def procs_group(*procs: subprocess.Popen[bytes] | None) -> Group:
     return Group(lambda: [p.pid for p in procs if p is not None and p.poll() is None])
 
