@@ -146,15 +146,29 @@ class Dispatcher:
             if claimed and len(claimed) == free:
                 await asyncio.sleep(0)
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that races with the event, and stop() then waits forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval)
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await self._wakeup.wait()
 
     def _free_slots(self) -> int:
         return self.settings.concurrency - len(self._in_flight)
 
     async def _run(self, delivery: Delivery) -> None:
+        started = time.perf_counter()
         try:
             await self._deliver(delivery)
+        except Exception as exc:
+            # A bug must not strand the delivery under its lease: it is retried on
+            # schedule like any failure, and the traceback goes to the log.
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            self._retry(
+                delivery,
+                self.clock.now(),
+                started,
+                error=f"internal error ({type(exc).__name__}); see the service log",
+            )
         finally:
             self._slots.release()
             # Refill as soon as half the slots are free, not at the next flush or poll:
@@ -313,6 +327,7 @@ class Dispatcher:
     async def _flush_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flushed.wait(), timeout=self.settings.flush_interval)
+                async with asyncio.timeout(self.settings.flush_interval):
+                    await self._flushed.wait()
             self._flushed.clear()
             await self._flush()

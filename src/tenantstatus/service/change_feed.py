@@ -74,7 +74,8 @@ class ChangeFeed:
                 self.connected.set()
                 while not closed.is_set() and not connection.is_closed():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(closed.wait(), timeout=5)
+                        async with asyncio.timeout(5):
+                            await closed.wait()
                     if not connection.is_closed():
                         await connection.execute("SELECT 1")
             except asyncio.CancelledError:

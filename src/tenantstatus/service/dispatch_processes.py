@@ -122,7 +122,8 @@ class _Child:
         process = self._process
         if process is not None and process.returncode is None:
             try:
-                await asyncio.wait_for(process.wait(), self._stop_timeout)
+                async with asyncio.timeout(self._stop_timeout):
+                    await process.wait()
             except TimeoutError:
                 log.warning("dispatch process %d did not stop in time; killing it", process.pid)
                 process.kill()

@@ -57,8 +57,10 @@ class Scheduler:
             except Exception:
                 log.exception("the scheduler could not run due operations; retrying")
             changed.clear()
+            pause = await self._pause()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=await self._pause())
+                async with asyncio.timeout(pause):  # not wait_for: see Dispatcher._claim_loop
+                    await changed.wait()
 
     async def _pause(self) -> float:
         """Sleep until the soonest pending operation, but never longer than `interval`."""
