@@ -16,6 +16,8 @@ from tenantstatus.store.push_records import (
     DeliveryStatus,
     StoredSigningKey,
 )
+from tenantstatus.store.push_sql import _CLAIM_LOCKING, _CLAIM_SQLITE
+from tenantstatus.store.schema import deliveries
 from tests.store.test_contract import NOW, provision, run
 
 pytestmark = pytest.mark.anyio
@@ -158,3 +160,45 @@ async def test_application_tokens_are_found_by_hash_only(store: SqlStore) -> Non
     assert await store.update_application("app_missing", url="x") is None
     assert await store.approved_tenants(app) == []
     assert TenantState.Running.is_running
+
+
+async def test_a_claim_finds_pending_rows_through_their_partial_index(store: SqlStore) -> None:
+    """Months of finished deliveries do not make a claim scan them: the plan goes
+    through indexes of pending rows (migration 0004), with no statistics gathered."""
+    app = await application(store, "a")
+    finished = [
+        {
+            "id": f"msg_old{n}",
+            "application_id": app,
+            "context_identifier": f"Old{n % 500}",
+            "history_id": n,
+            "change_type": 2,
+            "version_name": "",
+            "file_version": "",
+            "status": DeliveryStatus.DELIVERED.value,
+            "attempts": 1,
+            "next_attempt_at": NOW,
+            "created_at": NOW,
+            "finished_at": NOW,
+        }
+        for n in range(5_000)
+    ]
+    async with store._engine.begin() as connection:
+        await connection.execute(deliveries.insert(), finished)
+    await provision(store, "Cust1")
+    await store.approve(app, "Cust1", NOW)
+    await run(store, "Cust1", Operation.SUSPEND)
+    sqlite = store.dialect == "sqlite"
+    statement = (_CLAIM_SQLITE if sqlite else _CLAIM_LOCKING).params(now=NOW, limit=10)
+    async with store._engine.connect() as connection:
+        sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        plan = "\n".join(str(row) for row in await connection.exec_driver_sql(explain + str(sql)))
+    assert "ix_deliveries_pending_pair" in plan, plan  # the order check, per pair
+    if sqlite:  # it seeks (status, next_attempt_at) instead: as good, and no scan
+        assert "SCAN deliveries" not in plan, plan
+    else:
+        assert "ix_deliveries_pending_due" in plan, plan
+        assert "Seq Scan on deliveries" not in plan, plan
+    (claimed,) = await store.claim_deliveries(NOW, limit=10, lease=LEASE)
+    assert claimed.context_identifier == "Cust1"

@@ -44,19 +44,22 @@ _EXCERPT = 1024
 def _claim_statement() -> sa.Select[Any]:
     """Due deliveries, oldest first, whose earlier siblings are all done or dead."""
     now = sa.bindparam("now", type_=Instant())
+    # A literal, not a parameter: PostgreSQL matches a partial index's WHERE only
+    # against constants, and asyncpg's prepared statements may get generic plans.
+    pending: sa.ColumnElement[str] = sa.literal_column(f"'{_PENDING}'")
     earlier = deliveries.alias("earlier")
     blocked = (
         sa.select(earlier.c.seq)
         .where(earlier.c.application_id == deliveries.c.application_id)
         .where(earlier.c.context_identifier == deliveries.c.context_identifier)
-        .where(earlier.c.status == _PENDING)
+        .where(earlier.c.status == pending)
         .where(earlier.c.seq < deliveries.c.seq)
         .exists()
     )
     return (
         sa.select(deliveries)
         .join(applications, applications.c.id == deliveries.c.application_id)
-        .where(deliveries.c.status == _PENDING)
+        .where(deliveries.c.status == pending)
         .where(deliveries.c.next_attempt_at <= now)
         .where(sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now))
         .where(applications.c.enabled.is_(True))

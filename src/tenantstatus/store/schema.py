@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -178,6 +179,22 @@ deliveries = Table(
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_pair", "application_id", "context_identifier", "seq"),
     Index("ix_deliveries_app_created", "application_id", "created_at"),
+    # Partial: only what the dispatcher claims from (migration 0004).
+    Index(
+        "ix_deliveries_pending_due",
+        "next_attempt_at",
+        "seq",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_deliveries_pending_pair",
+        "application_id",
+        "context_identifier",
+        "seq",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
 )
 
 delivery_attempts = Table(
