@@ -19,6 +19,7 @@ PUBLIC = {
     "DuplicateDelivery",
     "FileVersionMismatch",
     "InvalidSignature",
+    "InvalidWebhookSignature",
     "KeySetUnavailable",
     "MalformedNotification",
     "NotificationReceiver",

@@ -290,3 +290,22 @@ def test_key_rotation_while_deliveries_are_in_flight(
             verify(delivering_service, app, received)
             kids.add(jwt.get_unverified_header(json.loads(received.body)["Token"])["kid"])
     assert kids == {old_kid, new_kid}
+
+
+def test_the_vendor_sdk_verifies_token_and_webhook_signature_of_a_real_delivery(
+    delivering_service: ServiceProcess, receiver: Receiver
+) -> None:
+    from tenantstatus.client import InvalidWebhookSignature, NotificationVerifier
+
+    app = register(delivering_service, f"{receiver.url}/ok/sdk")
+    tenant(delivering_service, "PushSdk", app)
+    operate(delivering_service, "PushSdk", "suspend")
+    (got,) = receiver.wait_for("sdk", 1)
+    with NotificationVerifier.for_service(
+        delivering_service.url, app.id, webhook_secrets=[app.secret]
+    ) as verifier:
+        verified = verifier.verify(got.body, headers=got.headers, remember=False)
+        assert verified.delivery_id == got.headers["webhook-id"]
+        forged = {**got.headers, "webhook-signature": "v1," + "A" * 44}
+        with pytest.raises(InvalidWebhookSignature):
+            verifier.verify(got.body, headers=forged)

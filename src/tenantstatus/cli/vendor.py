@@ -172,6 +172,14 @@ def receive(
     env: Annotated[
         str | None, typer.Option("--env", help="Trust the platform's environment instead.")
     ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret",
+            envvar="TENANTSTATUS_WEBHOOK_SECRET",
+            help="Your whsec_ secret: check the Standard Webhooks signature as well.",
+        ),
+    ] = None,
 ) -> None:
     """Print each verified notification as a JSON line (for debugging a registration)."""
     if (issuer is None) == (env is None):
@@ -180,10 +188,18 @@ def receive(
         import uvicorn
     except ImportError:
         _fail(USAGE, "tenantstatus receive needs an ASGI server: pip install uvicorn")
-    if issuer is not None:
-        verifier = AsyncNotificationVerifier.for_service(issuer, audience)
-    else:
-        verifier = AsyncNotificationVerifier.for_platform(env or "", audience)
+    secrets = [webhook_secret] if webhook_secret else []
+    try:
+        if issuer is not None:
+            verifier = AsyncNotificationVerifier.for_service(
+                issuer, audience, webhook_secrets=secrets
+            )
+        else:
+            verifier = AsyncNotificationVerifier.for_platform(
+                env or "", audience, webhook_secrets=secrets
+            )
+    except ValueError as exc:
+        _fail(USAGE, str(exc))
     receiver = NotificationReceiver(verifier, handler=_print_notification)
     print(
         f"listening on http://{host}:{port}/ for notifications from {verifier.issuer}",

@@ -13,6 +13,7 @@
         ├── AlgorithmNotAllowed       the token's `alg` is not in the allow-list (none, HS256…)
         ├── UnknownSigningKey         no key in the JWKS has the token's `kid`
         ├── InvalidSignature          the signature does not match (tampered token)
+        │   └── InvalidWebhookSignature   the Standard Webhooks headers do not verify
         ├── TokenExpired              `exp` has passed (beyond the leeway)
         ├── TokenNotYetValid          `nbf` or `iat` lies in the future (beyond the leeway)
         ├── WrongIssuer               `iss` is not the configured issuer
@@ -41,6 +42,7 @@ __all__ = [
     "DuplicateDelivery",
     "FileVersionMismatch",
     "InvalidSignature",
+    "InvalidWebhookSignature",
     "KeySetUnavailable",
     "MalformedNotification",
     "NotificationRejected",
@@ -173,6 +175,11 @@ class UnknownSigningKey(NotificationRejected):
 
 class InvalidSignature(NotificationRejected):
     """The token's signature does not verify: it was altered or signed by someone else."""
+
+
+class InvalidWebhookSignature(InvalidSignature):
+    """The Standard Webhooks headers are missing, stale, for another delivery, or do not
+    verify with the application's webhook secret (checked when the verifier has one)."""
 
 
 class TokenExpired(NotificationRejected):

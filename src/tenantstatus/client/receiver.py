@@ -96,11 +96,14 @@ class NotificationReceiver:
                 send, 413, "Content Too Large", f"A notification is at most {self.max_body} bytes."
             )
             return
-        await self._accept(body, send)
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        await self._accept(body, headers, send)
 
-    async def _accept(self, body: bytes, send: Send) -> None:
+    async def _accept(self, body: bytes, headers: dict[str, str], send: Send) -> None:
         try:
-            verified = await self.verifier.verify(body, remember=False)
+            verified = await self.verifier.verify(body, headers=headers, remember=False)
         except DuplicateDelivery as exc:
             await _answer(send, 200, {"status": "duplicate", "delivery": exc.delivery_id})
             return

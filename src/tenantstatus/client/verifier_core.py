@@ -36,6 +36,7 @@ from tenantstatus.client.errors import (
     WrongIssuer,
 )
 from tenantstatus.client.keys import DeliveryLog, SigningKeys
+from tenantstatus.client.webhook_headers import check_webhook_headers, webhook_key
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.model import ChangeType, StateChangeNotification, WireFormatError
 
@@ -45,6 +46,8 @@ __all__ = ["ALLOWED_ALGORITHMS", "Unverified", "VerifiedNotification", "Verifier
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
 # Every token signed with one key has the same header segment: parse each only once.
 _HEADER_CACHE = 32
+# Standard Webhooks' own tolerance for webhook-timestamp.
+WEBHOOK_TOLERANCE = timedelta(minutes=5)
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "jti", "ctx", "change_type"]
 
 
@@ -96,6 +99,8 @@ class VerifierCore:
         clock: Clock | None,
         refetch_interval: timedelta,
         max_deliveries: int,
+        *,
+        webhook_secrets: Sequence[str] = (),
     ) -> None:
         if (jwks_url is None) == (discovery_url is None):
             raise ValueError("give either jwks_url or discovery_url")
@@ -110,6 +115,7 @@ class VerifierCore:
         self.clock = clock or SystemClock()
         self.keys = SigningKeys(jwks_url, self.clock, refetch_interval=refetch_interval)
         self.deliveries = DeliveryLog(self.clock, max_deliveries)
+        self._webhook_keys = [webhook_key(secret) for secret in webhook_secrets]
         self._headers: dict[str, dict[str, Any]] = {}
         self._jwt = jwt.PyJWT(
             options={
@@ -175,6 +181,31 @@ class VerifierCore:
                 delivery_id=delivery_id,
             )
         return VerifiedNotification(notification, delivery_id, unverified.kid, claims)
+
+    def check_webhook(
+        self,
+        verified: VerifiedNotification,
+        body: bytes | str | Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        """With webhook secrets configured, the Standard Webhooks headers must verify too."""
+        if not self._webhook_keys:
+            return
+        ctx = verified.context_identifier
+        if isinstance(body, Mapping):
+            raise MalformedNotification(
+                "webhook signatures cover the raw body: verify the bytes received",
+                context_identifier=ctx,
+            )
+        check_webhook_headers(
+            self._webhook_keys,
+            headers,
+            body.encode() if isinstance(body, str) else body,
+            delivery_id=verified.delivery_id,
+            now=self.clock.now().timestamp(),
+            tolerance=(WEBHOOK_TOLERANCE + self.leeway).total_seconds(),
+            context_identifier=ctx,
+        )
 
     def _decode(self, token: str, key: jwt.PyJWK, algorithm: str, ctx: str) -> dict[str, Any]:
         try:

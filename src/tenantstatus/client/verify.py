@@ -54,6 +54,7 @@ class NotificationVerifier(VerifierCore):
         clock: Clock | None = None,
         refetch_interval: timedelta = timedelta(seconds=30),
         max_deliveries: int = 100_000,
+        webhook_secrets: Sequence[str] = (),
         transport: httpx.BaseTransport | None = None,
         timeout: float = 5.0,
     ) -> None:
@@ -67,6 +68,7 @@ class NotificationVerifier(VerifierCore):
             clock,
             refetch_interval,
             max_deliveries,
+            webhook_secrets=webhook_secrets,
         )
         self._http = httpx.Client(transport=transport, timeout=timeout)
         self._fetching = threading.Lock()
@@ -88,11 +90,17 @@ class NotificationVerifier(VerifierCore):
         return cls(issuer, audience, jwks_url=jwks_url, **options)
 
     def verify(
-        self, body: bytes | str | Mapping[str, Any], *, remember: bool = True
+        self,
+        body: bytes | str | Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        remember: bool = True,
     ) -> VerifiedNotification:
         """Verify a notification body; raises a `NotificationRejected` subclass.
 
-        With `remember=False` the delivery id is not recorded: call `remember()` once the
+        With `webhook_secrets` configured, pass the request's `headers` too: the
+        Standard Webhooks signature must verify as well as the token. With
+        `remember=False` the delivery id is not recorded: call `remember()` once the
         notification has been handled, so a failed handling can be retried.
         """
         unverified = self.read(body)
@@ -101,6 +109,7 @@ class NotificationVerifier(VerifierCore):
                 if self.keys.plan(unverified.kid) is KeyPlan.FETCH:
                     self._fetch_keys()
         verified = self.check(unverified)
+        self.check_webhook(verified, body, headers)
         if remember:
             self.remember(verified)
         return verified
@@ -152,6 +161,7 @@ class AsyncNotificationVerifier(VerifierCore):
         clock: Clock | None = None,
         refetch_interval: timedelta = timedelta(seconds=30),
         max_deliveries: int = 100_000,
+        webhook_secrets: Sequence[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 5.0,
     ) -> None:
@@ -165,6 +175,7 @@ class AsyncNotificationVerifier(VerifierCore):
             clock,
             refetch_interval,
             max_deliveries,
+            webhook_secrets=webhook_secrets,
         )
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._fetching = anyio.Lock()
@@ -186,15 +197,20 @@ class AsyncNotificationVerifier(VerifierCore):
         return cls(issuer, audience, jwks_url=jwks_url, **options)
 
     async def verify(
-        self, body: bytes | str | Mapping[str, Any], *, remember: bool = True
+        self,
+        body: bytes | str | Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        remember: bool = True,
     ) -> VerifiedNotification:
-        """Verify a notification body; raises a `NotificationRejected` subclass."""
+        """Verify a notification body (and its headers); see `NotificationVerifier.verify`."""
         unverified = self.read(body)
         if self.keys.plan(unverified.kid) is KeyPlan.FETCH:
             async with self._fetching:
                 if self.keys.plan(unverified.kid) is KeyPlan.FETCH:
                     await self._fetch_keys()
         verified = self.check(unverified)
+        self.check_webhook(verified, body, headers)
         if remember:
             self.remember(verified)
         return verified
