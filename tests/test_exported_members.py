@@ -56,6 +56,7 @@ def test_store_exports() -> None:
     assert sorted(tenantstatus.store.__all__) == [
         "HistoryEntry",
         "ImportResult",
+        "Outbox",
         "ScheduleStatus",
         "ScheduledOperation",
         "SqlStore",

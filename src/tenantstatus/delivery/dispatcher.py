@@ -24,8 +24,8 @@ from tenantstatus.clock import Clock
 from tenantstatus.delivery.envelope import Envelope, seal_envelope
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.retry import RetrySchedule, parse_retry_after
+from tenantstatus.store.base import Outbox
 from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
-from tenantstatus.store.push_sql import PushSql
 from tenantstatus.tokens import SigningKeyRing
 
 __all__ = ["Dispatcher", "DispatcherSettings", "Observer"]
@@ -61,7 +61,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: PushSql,
+        store: Outbox,
         recipients: RecipientDirectory,
         ring: Callable[[], SigningKeyRing],
         transport: httpx.AsyncBaseTransport,

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import httpx2 as httpx
 
+from tenantstatus.store.base import Outbox
 from tenantstatus.store.push_records import Application
-from tenantstatus.store.push_sql import PushSql
 from tenantstatus.store.secret_box import SecretBox
 
 __all__ = ["Recipient", "RecipientDirectory"]
@@ -37,7 +37,7 @@ class RecipientDirectory:
     changes at once; other nodes within `ttl`.
     """
 
-    def __init__(self, store: PushSql, box: SecretBox, *, ttl: float = 5.0) -> None:
+    def __init__(self, store: Outbox, box: SecretBox, *, ttl: float = 5.0) -> None:
         self._store = store
         self._box = box
         self._ttl = ttl

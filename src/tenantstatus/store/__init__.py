@@ -5,6 +5,7 @@ from __future__ import annotations
 from tenantstatus.store.base import (
     HistoryEntry,
     ImportResult,
+    Outbox,
     ScheduledOperation,
     ScheduleStatus,
     Store,
@@ -15,6 +16,7 @@ from tenantstatus.store.sql import SqlStore
 __all__ = [
     "HistoryEntry",
     "ImportResult",
+    "Outbox",
     "ScheduleStatus",
     "ScheduledOperation",
     "SqlStore",

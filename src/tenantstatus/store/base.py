@@ -5,15 +5,17 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tenantstatus.lifecycle import Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
+from tenantstatus.store.push_records import Application, Delivery, DeliveryOutcome
 
 __all__ = [
     "HistoryEntry",
     "ImportResult",
+    "Outbox",
     "ScheduleStatus",
     "ScheduledOperation",
     "Store",
@@ -183,3 +185,29 @@ class Store(Protocol):
 
     async def put_setting_if_absent(self, key: str, value: str) -> str:
         """Store `value` unless the key exists; return the stored value."""
+
+
+class Outbox(Protocol):
+    """What the dispatcher needs of a store: claims, outcomes, depth and recipients.
+
+    `SqlStore` implements it on both backends; a test may give the dispatcher anything
+    that does.
+    """
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> list[Delivery]:
+        """Lease due deliveries whose earlier ones for the same pair are done or dead."""
+        ...
+
+    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Write the attempts and the deliveries' new status, in one transaction."""
+        ...
+
+    async def outbox_depth(self) -> int:
+        """How many deliveries are pending."""
+        ...
+
+    async def get_application(self, application_id: str) -> Application | None:
+        """One application, or None if it no longer exists."""
+        ...
