@@ -149,7 +149,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         for _ in range(2):
             connection = await self._checkout(origin, timeouts)
             try:
-                answer, keep = await self._exchange(connection, head + body, method, timeouts)
+                answer, keep = await self._exchange(connection, head + body, timeouts)
             except _StaleConnection:
                 await self._discard(connection)
                 continue
@@ -224,7 +224,6 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self,
         connection: _Connection,
         message: bytes,
-        method: bytes,
         timeouts: dict[str, float | None],
     ) -> tuple[tuple[int, list[tuple[bytes, bytes]], bytes], bool]:
         answer = _Answer(self._max_body)
