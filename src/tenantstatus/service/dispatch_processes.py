@@ -174,6 +174,9 @@ class _Child:
                 # Its own session: a ^C at the terminal reaches `serve`, which stops it.
                 start_new_session=True,
             )
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
         reader, self._writer = await asyncio.open_unix_connection(sock=ours)
