@@ -36,9 +36,10 @@ from tenantstatus.client.errors import (
     WrongIssuer,
 )
 from tenantstatus.client.keys import DeliveryLog, SigningKeys
-from tenantstatus.client.webhook_headers import check_webhook_headers, webhook_key
+from tenantstatus.client.webhook_headers import check_webhook_headers
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.model import ChangeType, StateChangeNotification, WireFormatError
+from tenantstatus.webhook_signature import webhook_key
 
 __all__ = ["ALLOWED_ALGORITHMS", "Unverified", "VerifiedNotification", "VerifierCore"]
 

@@ -10,28 +10,13 @@ secret rotation).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 
 from tenantstatus.client.errors import InvalidWebhookSignature
+from tenantstatus.webhook_signature import v1_signature
 
-__all__ = ["check_webhook_headers", "webhook_key"]
-
-_PREFIX = "whsec_"
-
-
-def webhook_key(secret: str) -> bytes:
-    """The HMAC key in a `whsec_...` secret; ValueError when it is not one."""
-    try:
-        key = base64.b64decode(secret.removeprefix(_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("a webhook secret is 'whsec_' followed by base64") from None
-    if not key:
-        raise ValueError("the webhook secret is empty")
-    return key
+__all__ = ["check_webhook_headers"]
 
 
 def check_webhook_headers(
@@ -65,8 +50,7 @@ def check_webhook_headers(
         raise refuse(
             f"webhook-timestamp is {abs(now - sent):.0f} s from now (at most {tolerance:g})"
         )
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    expected = [base64.b64encode(hmac.new(k, signed, hashlib.sha256).digest()) for k in keys]
+    expected = [v1_signature(key, message_id, timestamp, body) for key in keys]
     for part in signature.split():
         version, _, value = part.partition(",")
         if version == "v1" and any(hmac.compare_digest(value.encode(), e) for e in expected):

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tenantstatus.__about__ import __version__
-from tenantstatus.delivery.webhook_signature import sign_webhook
 from tenantstatus.model import StateChangeNotification
 from tenantstatus.store.push_records import Delivery
 from tenantstatus.tokens import SigningKeyRing, notification_claims
+from tenantstatus.webhook_signature import sign_webhook
 
 __all__ = ["Envelope", "seal_envelope"]
 

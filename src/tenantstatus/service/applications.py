@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tenantstatus.clock import Clock
-from tenantstatus.delivery.webhook_signature import new_webhook_secret
 from tenantstatus.model import is_valid_context_identifier
 from tenantstatus.service.auth import hash_token, new_token
 from tenantstatus.store.push_records import Application
 from tenantstatus.store.push_sql import PushSql
 from tenantstatus.store.secret_box import SecretBox
+from tenantstatus.webhook_signature import new_webhook_secret
 
 __all__ = ["ApplicationService", "InvalidApplication", "NewCredentials", "UnknownApplication"]
 

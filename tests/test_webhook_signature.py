@@ -6,7 +6,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tenantstatus.delivery.webhook_signature import new_webhook_secret, sign_webhook
+from tenantstatus.webhook_signature import new_webhook_secret, sign_webhook
 
 
 def test_signatures_verify_with_the_standard_webhooks_library() -> None:
