@@ -6,10 +6,10 @@ guarded. httpcore2, under httpx2, opens every TCP connection through a network
 backend's `connect_tcp(host, port)`. `GuardedNetworkBackend` resolves `host`
 itself, refuses the connection if any answer is refused by the policy, and dials a
 checked IP literal (through `AsyncioBackend`), so nothing between the check and the
-connect resolves again. TLS
-still gets the original host name for SNI and certificate verification, because
-httpcore2 passes the URL's host to `start_tls`, not the address dialled. Connections
-are pooled per origin and kept alive as usual; each new one is checked.
+connect resolves again. TLS still gets the original host name for SNI and certificate
+verification, because the transport passes the URL's host to `start_tls`, not the
+address dialled. Connections are pooled per origin and kept alive as usual; each new
+one is checked.
 
 httpx2's own `AsyncHTTPTransport` does not accept a network backend, so
 `safe_async_transport` puts `GuardedNetworkBackend` under `Http11Transport`, the

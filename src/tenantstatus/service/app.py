@@ -24,14 +24,13 @@ from starlette.types import ASGIApp
 from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
-from tenantstatus.delivery.url_safety import UrlPolicy
 from tenantstatus.service import admin, keys_admin, push_admin, wellknown
 from tenantstatus.service.applications import ApplicationService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.change_feed import ChangeFeed
 from tenantstatus.service.delivery_control import DeliveryControl, InProcessDelivery
 from tenantstatus.service.dispatch_processes import DispatchProcesses
-from tenantstatus.service.dispatcher_setup import DispatcherParts, build_dispatcher
+from tenantstatus.service.dispatcher_setup import DispatcherParts, build_dispatcher, url_policy
 from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
@@ -67,7 +66,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     metrics = ServiceMetrics()
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
     keys = KeyService(store, box, clock, settings.signing_alg)
-    policy = UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+    policy = url_policy(settings)
     local: DispatcherParts | None = None
     processes: DispatchProcesses | None = None
     delivery: DeliveryControl
@@ -151,7 +150,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     app.state.store = store
     app.state.applications = applications
     app.state.delivery = delivery
-    app.state.dispatch_processes = processes
     app.state.keys = keys
     app.state.issuer = settings.resolved_public_url
     app.state.ready = False

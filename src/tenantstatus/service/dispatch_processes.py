@@ -59,11 +59,6 @@ class DispatchProcesses:
         """Ask every child to finish its in-flight deliveries and exit; kill stragglers."""
         await asyncio.gather(*(child.stop() for child in self._children))
 
-    @property
-    def pids(self) -> list[int]:
-        """The running children's process ids."""
-        return [c.pid for c in self._children if c.pid is not None]
-
     def wake(self) -> None:
         """Wake every child."""
         self._send(channel.WAKE)
@@ -100,16 +95,13 @@ class _Child:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name=f"dispatch-{self._number}")
 
     def send(self, message: bytes) -> None:
         writer = self._writer
-        # A child that is behind on its messages already has a wake to read.
+        # A child this far behind has a wake to read already; a dropped `keys` or
+        # `forget` is caught up by its key refresh and its recipient cache's expiry.
         if writer is not None and writer.transport.get_write_buffer_size() < _DOWN_BUFFER:
             writer.write(message)
 

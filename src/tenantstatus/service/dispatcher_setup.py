@@ -12,13 +12,18 @@ from tenantstatus.config import Settings
 from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings, Observer
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.retry import RetrySchedule
-from tenantstatus.delivery.safe_transport import safe_async_transport
+from tenantstatus.delivery.safe_transport import DEFAULT_LIMITS, safe_async_transport
 from tenantstatus.delivery.url_safety import UrlPolicy
 from tenantstatus.service.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
 
-__all__ = ["DispatcherParts", "build_dispatcher", "delivery_transport"]
+__all__ = ["DispatcherParts", "build_dispatcher", "delivery_transport", "url_policy"]
+
+
+def url_policy(settings: Settings) -> UrlPolicy:
+    """Where State Change URLs may point, from `settings`: at registration and on connect."""
+    return UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
 
 
 def delivery_transport(policy: UrlPolicy, settings: Settings) -> httpx.AsyncBaseTransport:
@@ -26,7 +31,7 @@ def delivery_transport(policy: UrlPolicy, settings: Settings) -> httpx.AsyncBase
     limits = httpx.Limits(
         max_connections=settings.delivery_concurrency * 2,
         max_keepalive_connections=settings.delivery_concurrency,
-        keepalive_expiry=4.0,
+        keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
     )
     return safe_async_transport(policy, limits=limits)
 
@@ -51,7 +56,7 @@ def build_dispatcher(
     report_depth: Callable[[int], None],
 ) -> DispatcherParts:
     """The dispatcher `settings` describe, over `store`, signing with `keys`."""
-    policy = UrlPolicy(allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+    policy = url_policy(settings)
     recipients = RecipientDirectory(store, box)
     transport = delivery_transport(policy, settings)
     dispatcher = Dispatcher(
