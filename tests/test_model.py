@@ -21,7 +21,7 @@ from tenantstatus.model import (
 )
 from tenantstatus.model import parse_instant_with_ticks as parse_ticks
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "spec" / "examples"
 
 
 def example(name: str) -> bytes:
