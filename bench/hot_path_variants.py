@@ -89,7 +89,7 @@ class StateProtocol(asyncio.Protocol):
     def __init__(self, cache: Any, clock: Any, dates: DateHeader) -> None:
         import httptools
 
-        from tenantstatus.service.state_cache import Answer
+        from tenantstatus.service.state.cache import Answer
 
         self.cache = cache
         self.clock = clock

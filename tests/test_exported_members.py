@@ -6,6 +6,11 @@ import tenantstatus
 import tenantstatus.delivery
 import tenantstatus.lifecycle
 import tenantstatus.model
+import tenantstatus.service
+import tenantstatus.service.errors
+import tenantstatus.service.push
+import tenantstatus.service.state
+import tenantstatus.service.tenants
 import tenantstatus.store
 
 
@@ -57,6 +62,7 @@ def test_store_exports() -> None:
         "HistoryEntry",
         "ImportResult",
         "Outbox",
+        "ScheduleNotPending",
         "ScheduleStatus",
         "ScheduledOperation",
         "SqlStore",
@@ -80,6 +86,56 @@ def test_delivery_exports() -> None:
     ]
 
 
+def test_service_exports() -> None:
+    assert sorted(tenantstatus.service.__all__) == [
+        "ServiceApp",
+        "Services",
+        "app_from_environment",
+        "compose_app",
+        "create_app",
+    ]
+
+
+def test_service_errors_exports() -> None:
+    assert sorted(tenantstatus.service.errors.__all__) == [
+        "InvalidApplication",
+        "NotFound",
+        "ServiceError",
+        "ServiceUnavailable",
+        "UnknownApplication",
+        "UnknownApproval",
+        "UnknownDelivery",
+        "UnknownScheduledOperation",
+        "UnknownTenant",
+    ]
+
+
+def test_state_api_exports() -> None:
+    assert sorted(tenantstatus.service.state.__all__) == [
+        "Answer",
+        "StateCache",
+        "StateFastProtocol",
+        "StateRoute",
+        "ValidityClock",
+    ]
+
+
+def test_tenants_exports() -> None:
+    assert sorted(tenantstatus.service.tenants.__all__) == [
+        "ChangeFeed",
+        "ImportItem",
+        "Scheduler",
+        "TenantService",
+    ]
+
+
+def test_push_exports() -> None:
+    assert sorted(tenantstatus.service.push.__all__) == [
+        "ApplicationService",
+        "NewCredentials",
+    ]
+
+
 def test_every_exported_name_exists() -> None:
     modules = (
         tenantstatus,
@@ -87,6 +143,11 @@ def test_every_exported_name_exists() -> None:
         tenantstatus.lifecycle,
         tenantstatus.store,
         tenantstatus.delivery,
+        tenantstatus.service,
+        tenantstatus.service.errors,
+        tenantstatus.service.state,
+        tenantstatus.service.tenants,
+        tenantstatus.service.push,
     )
     for module in modules:
         for name in module.__all__:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tenantstatus.lifecycle import Tenant
 from tenantstatus.model import TenantState
-from tenantstatus.service.state_cache import StateCache
+from tenantstatus.service.state.cache import StateCache
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ def dispatch(
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Deliver notifications for the service that started this process."""
-    from tenantstatus.service.dispatch_worker import run_dispatch_worker
+    from tenantstatus.delivery.worker import run_dispatch_worker
 
     try:
         settings = Settings.from_env()

@@ -61,7 +61,7 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from tenantstatus.service.fast_protocol import StateFastProtocol
+    from tenantstatus.service.state.fast_protocol import StateFastProtocol
 
     options = {
         "http": StateFastProtocol,

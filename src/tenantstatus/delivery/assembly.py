@@ -1,7 +1,12 @@
-"""The dispatcher as the service builds it, in its own process or in a dispatch process."""
+"""The dispatcher as the service builds it, in its own process or in dispatch processes.
+
+`open_delivery` is the one place that decides where deliveries run: on the service's
+event loop, or (with `delivery_processes` > 0) in `tenantstatus dispatch` children.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,16 +14,24 @@ import httpx2 as httpx
 
 from tenantstatus.clock import Clock
 from tenantstatus.config import Settings
+from tenantstatus.delivery.control import DeliveryControl, InProcessDelivery
 from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings, Observer
+from tenantstatus.delivery.processes import DispatchProcesses
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.safe_transport import DEFAULT_LIMITS, safe_async_transport
+from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.delivery.url_safety import UrlPolicy
-from tenantstatus.service.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
 
-__all__ = ["DispatcherParts", "build_dispatcher", "delivery_transport", "url_policy"]
+__all__ = [
+    "DispatcherParts",
+    "build_dispatcher",
+    "delivery_transport",
+    "open_delivery",
+    "url_policy",
+]
 
 
 def url_policy(settings: Settings) -> UrlPolicy:
@@ -76,3 +89,28 @@ def build_dispatcher(
         report_depth=report_depth,
     )
     return DispatcherParts(dispatcher, recipients, transport)
+
+
+def open_delivery(
+    settings: Settings,
+    store: SqlStore,
+    box: SecretBox,
+    keys: KeyService,
+    clock: Clock,
+    *,
+    observe: Observer,
+    report_depth: Callable[[int], None],
+) -> DeliveryControl:
+    """Where `settings` say deliveries run: here, or in dispatch processes. Not started."""
+    if settings.delivery_processes > 0:
+        return DispatchProcesses(
+            settings.delivery_processes,
+            {**os.environ, **settings.to_env()},
+            observe=observe,
+            report_depth=report_depth,
+            stop_timeout=settings.delivery_timeout + 10,
+        )
+    parts = build_dispatcher(
+        settings, store, box, keys, clock, observe=observe, report_depth=report_depth
+    )
+    return InProcessDelivery(parts.dispatcher, parts.recipients, parts.transport)

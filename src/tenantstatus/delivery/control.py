@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import httpx2 as httpx
+
 from tenantstatus.delivery.dispatcher import Dispatcher
 from tenantstatus.delivery.recipients import RecipientDirectory
 
@@ -17,6 +19,12 @@ __all__ = ["DeliveryControl", "InProcessDelivery"]
 
 class DeliveryControl(Protocol):
     """The dispatcher's controls, wherever it runs."""
+
+    def start(self) -> None:
+        """Start delivering."""
+
+    async def stop(self) -> None:
+        """Finish the deliveries in flight and stop."""
 
     def wake(self) -> None:
         """New or newly due deliveries: look now rather than at the next poll."""
@@ -31,9 +39,24 @@ class DeliveryControl(Protocol):
 class InProcessDelivery:
     """The dispatcher in this process: it shares the key ring and the recipients."""
 
-    def __init__(self, dispatcher: Dispatcher, recipients: RecipientDirectory) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        recipients: RecipientDirectory,
+        transport: httpx.AsyncBaseTransport,
+    ) -> None:
         self._dispatcher = dispatcher
         self._recipients = recipients
+        self._transport = transport
+
+    def start(self) -> None:
+        """Start the dispatcher on this event loop."""
+        self._dispatcher.start()
+
+    async def stop(self) -> None:
+        """Stop the dispatcher, then close its connections."""
+        await self._dispatcher.stop()
+        await self._transport.aclose()
 
     def wake(self) -> None:
         """Wake the dispatcher."""

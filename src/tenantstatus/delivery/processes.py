@@ -21,8 +21,8 @@ import socket
 import sys
 from collections.abc import Callable, Mapping
 
+from tenantstatus.delivery import channel
 from tenantstatus.delivery.dispatcher import Observer
-from tenantstatus.service import dispatch_channel as channel
 
 __all__ = ["DispatchProcesses"]
 

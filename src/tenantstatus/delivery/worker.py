@@ -14,9 +14,9 @@ import socket
 
 from tenantstatus.clock import SystemClock
 from tenantstatus.config import Settings
-from tenantstatus.service import dispatch_channel as channel
-from tenantstatus.service.dispatcher_setup import DispatcherParts, build_dispatcher
-from tenantstatus.service.signing_keys import KeyService
+from tenantstatus.delivery import channel
+from tenantstatus.delivery.assembly import DispatcherParts, build_dispatcher
+from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
 

@@ -30,11 +30,10 @@ from tenantstatus.sandbox.installations import PREFIX, InstallationSite
 from tenantstatus.sandbox.player import PlayedOperation, ScenarioPlayer
 from tenantstatus.sandbox.releases import Release
 from tenantstatus.sandbox.scenario import Scenario
-from tenantstatus.service.app import create_app
-from tenantstatus.service.applications import ApplicationService
+from tenantstatus.service import compose_app
 from tenantstatus.service.auth import new_token
-from tenantstatus.service.state_api import StateRoute
-from tenantstatus.service.tenants import TenantService
+from tenantstatus.service.push.applications import ApplicationService
+from tenantstatus.service.tenants.service import TenantService
 
 __all__ = [
     "LOCAL_NETWORKS",
@@ -145,13 +144,6 @@ class SandboxInfo:
         }
 
 
-def _service_state(app: object) -> Any:
-    """The service's parts (TenantService, ApplicationService...), as `create_app` exposes them."""
-    if not isinstance(app, StateRoute):
-        raise RuntimeError("the sandbox needs the app that create_app builds")
-    return app.state
-
-
 class Sandbox:
     """The ASGI app: `/sim/...` to the installations, the rest to the service."""
 
@@ -171,10 +163,10 @@ class Sandbox:
         self.scenario = scenario
         self.notify = tuple(notify)
         self.on_ready = on_ready or (lambda info: None)
-        self.service: ASGIApp = create_app(settings, clock=clock)
-        state = _service_state(self.service)
-        self.tenants: TenantService = state.tenants
-        self.applications: ApplicationService = state.applications
+        composed = compose_app(settings, clock=clock)
+        self.service: ASGIApp = composed.asgi
+        self.tenants: TenantService = composed.services.tenants
+        self.applications: ApplicationService = composed.services.applications
         self.site = InstallationSite(
             ServiceDirectory(self.tenants.store),
             self.tenants.clock,

@@ -32,7 +32,8 @@ from tenantstatus.lifecycle import (
 from tenantstatus.model import format_instant
 from tenantstatus.sandbox.releases import Release
 from tenantstatus.sandbox.scenario import Scenario, Step
-from tenantstatus.service.tenants import TenantService, UnknownScheduledOperation
+from tenantstatus.service.errors import UnknownScheduledOperation
+from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import HistoryEntry, ScheduledOperation, ScheduleStatus
 
 __all__ = ["ACTOR", "PlayedOperation", "ScenarioPlayer"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from tenantstatus.service.auth import OperatorAuth, hash_token
+from tenantstatus.service.auth import hash_token
+from tenantstatus.service.errors import UnknownApplication
+from tenantstatus.service.services import ServicesDep
 
 __all__ = ["Caller", "Operator", "Principal", "require_access"]
 
@@ -34,16 +36,16 @@ class Principal:
 
 
 async def _principal(
-    request: Request,
+    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is not None:
-        auth: OperatorAuth = request.app.state.operator_auth
-        if auth.verify(f"{credentials.scheme} {credentials.credentials}"):
+        auth = services.operator_auth
+        if auth is not None and auth.verify(f"{credentials.scheme} {credentials.credentials}"):
             return Principal(None)
         if credentials.scheme.lower() == "bearer":
-            store = request.app.state.store
-            application = await store.application_by_token_hash(hash_token(credentials.credentials))
+            token_hash = hash_token(credentials.credentials)
+            application = await services.store.application_by_token_hash(token_hash)
             if application is not None:
                 return Principal(application.id)
     raise HTTPException(
@@ -63,7 +65,7 @@ def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal
 def require_access(principal: Principal, application_id: str) -> None:
     """Refuse (404, so ids do not leak) unless the caller is the operator or that application."""
     if not principal.is_operator and principal.application_id != application_id:
-        raise HTTPException(404, f"no application {application_id}")
+        raise UnknownApplication(application_id)
 
 
 Caller = Annotated[Principal, Depends(_principal)]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
@@ -24,28 +24,25 @@ from starlette.types import ASGIApp
 from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
-from tenantstatus.service import admin, keys_admin, push_admin, wellknown
-from tenantstatus.service.applications import ApplicationService
+from tenantstatus.delivery.assembly import open_delivery, url_policy
+from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
-from tenantstatus.service.change_feed import ChangeFeed
-from tenantstatus.service.delivery_control import DeliveryControl, InProcessDelivery
-from tenantstatus.service.dispatch_processes import DispatchProcesses
-from tenantstatus.service.dispatcher_setup import DispatcherParts, build_dispatcher, url_policy
-from tenantstatus.service.errors import install_error_handlers
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
-from tenantstatus.service.problems import problem
-from tenantstatus.service.scheduler import Scheduler
-from tenantstatus.service.signing_keys import KeyService
-from tenantstatus.service.state_api import StateRoute
-from tenantstatus.service.state_cache import StateCache, ValidityClock
+from tenantstatus.service.problems import install_error_handlers, problem
+from tenantstatus.service.push import key_routes, wellknown
+from tenantstatus.service.push import routes as push_routes
+from tenantstatus.service.push.applications import ApplicationService
+from tenantstatus.service.services import Services, ServicesDep
+from tenantstatus.service.state import StateCache, StateRoute, ValidityClock
 from tenantstatus.service.status import status_router
-from tenantstatus.service.tenants import TenantService
+from tenantstatus.service.tenants import ChangeFeed, Scheduler, TenantService
+from tenantstatus.service.tenants import routes as tenant_routes
 from tenantstatus.store import SqlStore, StoreUnavailable
 from tenantstatus.store.secret_box import SecretBox
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["ServiceApp", "app_from_environment", "compose_app", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +54,21 @@ operator token as `Authorization: Bearer <token>`. Errors are `application/probl
 """
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceApp:
+    """The service's ASGI app and the parts it was composed of, for embedders."""
+
+    asgi: ASGIApp
+    services: Services
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     """Build the service for `settings`; the store opens when the app starts."""
+    return compose_app(settings, clock=clock).asgi
+
+
+def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp:
+    """Build the service's parts and the app that serves them: the composition root."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = SqlStore(settings.resolved_database_url)
@@ -66,32 +76,28 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
     metrics = ServiceMetrics()
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
     keys = KeyService(store, box, clock, settings.signing_alg)
-    policy = url_policy(settings)
-    local: DispatcherParts | None = None
-    processes: DispatchProcesses | None = None
-    delivery: DeliveryControl
-    if settings.delivery_processes > 0:
-        processes = DispatchProcesses(
-            settings.delivery_processes,
-            {**os.environ, **settings.to_env()},
-            observe=metrics.observe_delivery,
-            report_depth=metrics.outbox_depth.set,
-            stop_timeout=settings.delivery_timeout + 10,
-        )
-        delivery = processes
-    else:
-        local = build_dispatcher(
-            settings,
-            store,
-            box,
-            keys,
-            clock,
-            observe=metrics.observe_delivery,
-            report_depth=metrics.outbox_depth.set,
-        )
-        delivery = InProcessDelivery(local.dispatcher, local.recipients)
+    delivery = open_delivery(
+        settings,
+        store,
+        box,
+        keys,
+        clock,
+        observe=metrics.observe_delivery,
+        report_depth=metrics.outbox_depth.set,
+    )
     tenants = TenantService(store, cache, clock, metrics, on_announce=delivery.wake)
-    applications = ApplicationService(store, box, clock, policy.check_url, delivery.forget)
+    check_url = url_policy(settings).check_url
+    services = Services(
+        store=store,
+        tenants=tenants,
+        applications=ApplicationService(store, box, clock, check_url, delivery.forget),
+        keys=keys,
+        delivery=delivery,
+        cache=cache,
+        clock=clock,
+        metrics=metrics,
+        issuer=settings.resolved_public_url,
+    )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
     feed = (
         ChangeFeed(settings.resolved_database_url.replace("+asyncpg", ""), tenants)
@@ -110,32 +116,25 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
                 file=sys.stderr,
                 flush=True,
             )
-        app.state.operator_auth = auth
+        services.operator_auth = auth
         await keys.load()
         loaded = await tenants.load_cache()
         log.info("state cache loaded: %d tenants", loaded)
         if feed is not None:
             feed.start()
-        app.state.ready = True
+        services.ready = True
         scheduler.start()
-        if local is not None:
-            local.dispatcher.start()
-        if processes is not None:
-            processes.start()
+        delivery.start()
         key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
         try:
             yield
         finally:
-            app.state.ready = False
+            services.ready = False
             key_refresher.cancel()
             if feed is not None:
                 await feed.stop()
             await scheduler.stop()
-            if local is not None:
-                await local.dispatcher.stop()
-                await local.transport.aclose()
-            if processes is not None:
-                await processes.stop()
+            await delivery.stop()
             await store.close()
 
     app = FastAPI(
@@ -146,21 +145,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.tenants = tenants
-    app.state.store = store
-    app.state.applications = applications
-    app.state.delivery = delivery
-    app.state.keys = keys
-    app.state.issuer = settings.resolved_public_url
-    app.state.ready = False
+    app.state.services = services
     install_error_handlers(app)
     install_openapi(app)
-    app.include_router(admin.router)
-    app.include_router(push_admin.router)
-    app.include_router(keys_admin.router)
+    app.include_router(tenant_routes.router)
+    app.include_router(push_routes.router)
+    app.include_router(key_routes.router)
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))
-    _add_health_routes(app, store)
+    _add_health_routes(app)
 
     state_route = StateRoute(
         BodyLimit(
@@ -170,11 +163,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
         ),
         cache,
         ValidityClock(settings.state_ttl),
-        app.state,
     )
     metrics.watch(lambda: state_route.served, cache.counts_by_state)
-    app.state.metrics = metrics
-    return state_route
+    return ServiceApp(state_route, services)
 
 
 def app_from_environment() -> ASGIApp:
@@ -182,25 +173,25 @@ def app_from_environment() -> ASGIApp:
     return create_app(Settings.from_env())
 
 
-def _add_health_routes(app: FastAPI, store: SqlStore) -> None:
+def _add_health_routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
-    async def readyz(request: Request) -> Response:
+    async def readyz(services: ServicesDep) -> Response:
         """The state cache is loaded and the database answers."""
-        if not request.app.state.ready:
+        if not services.ready:
             return problem(503, "Not ready", "The service is still starting.")
         try:
-            await store.ping()
+            await services.store.ping()
         except StoreUnavailable as exc:
             return problem(503, "Not ready", f"The database does not answer: {exc}")
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["health"], response_class=Response)
-    async def metrics(request: Request) -> Response:
+    async def metrics(services: ServicesDep) -> Response:
         """Prometheus metrics."""
-        registry = request.app.state.metrics.registry
+        registry = services.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

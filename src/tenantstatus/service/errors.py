@@ -1,134 +1,113 @@
-"""The service's exceptions and how each becomes a problem+json answer.
+"""Everything the service half raises, in one tree; each class knows its HTTP answer.
 
-Exception
- ├── TransitionRefused        (lifecycle)  -> 409, names the state and the allowed operations
- ├── InvalidOperation         (lifecycle)  -> 422
- ├── UnknownScheduledOperation             -> 404
- ├── StoreUnavailable, DBAPIError, OSError  -> 503, Retry-After (the database is away)
- ├── NotFound                              -> 404
- ├── UnknownApplication                    -> 404
- └── InvalidApplication, UnsafeUrl         -> 422
+    ServiceError                      base: 500 "Internal error"
+    ├── NotFound                      404 "Not found": the request names nothing that exists
+    │   ├── UnknownTenant             no tenant has this ContextIdentifier
+    │   ├── UnknownScheduledOperation no pending scheduled operation has this id
+    │   ├── UnknownApplication        no application has this id
+    │   ├── UnknownApproval           the tenant has not approved the application
+    │   └── UnknownDelivery           no delivery has this id
+    ├── InvalidApplication            422 "Not acceptable": e.g. a malformed ContextIdentifier
+    └── ServiceUnavailable            503 "Database unavailable", with Retry-After
+
+Raised below the service and answered by the same handlers (`problems`):
+
+    TransitionRefused   (lifecycle)   409 "Operation not allowed", with the current state
+                                      and the operations allowed now
+    InvalidOperation    (lifecycle)   422 "Invalid operation"
+    UnsafeUrl           (delivery)    422 "Not acceptable"
+    StoreUnavailable    (store)       503, as are the database driver's connection errors;
+                                      any other database error is a 500, and is logged
+
+This module imports nothing, so every layer of the service may raise from it.
 """
 
 from __future__ import annotations
 
-import logging
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
-from starlette.exceptions import HTTPException
-from starlette.responses import Response
-
-from tenantstatus.delivery.url_safety import UnsafeUrl
-from tenantstatus.lifecycle import InvalidOperation, TransitionRefused
-from tenantstatus.service.applications import InvalidApplication, UnknownApplication
-from tenantstatus.service.problems import problem
-from tenantstatus.service.tenants import UnknownScheduledOperation
-from tenantstatus.store import StoreUnavailable
-
-__all__ = ["NotFound", "install_error_handlers"]
-
-log = logging.getLogger(__name__)
+__all__ = [
+    "InvalidApplication",
+    "NotFound",
+    "ServiceError",
+    "ServiceUnavailable",
+    "UnknownApplication",
+    "UnknownApproval",
+    "UnknownDelivery",
+    "UnknownScheduledOperation",
+    "UnknownTenant",
+]
 
 
-class NotFound(LookupError):
+class ServiceError(Exception):
+    """Base of the service's exceptions; `status` and `title` are its problem+json answer."""
+
+    status = 500
+    title = "Internal error"
+
+    @property
+    def detail(self) -> str:
+        """The problem document's `detail`: what happened, for the caller."""
+        return str(self)
+
+
+class NotFound(ServiceError, LookupError):
     """The thing the request names does not exist."""
 
-
-async def _refused(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TransitionRefused)  # noqa: S101
-    allowed = [str(op) for op in exc.allowed]
-    current = None if exc.current is None else exc.current.name
-    return problem(
-        409,
-        "Operation not allowed",
-        f"{exc.reason}. Allowed now: {', '.join(allowed) or 'none'}.",
-        ContextIdentifier=exc.context_identifier,
-        Operation=str(exc.operation),
-        CurrentState=current,
-        AllowedOperations=allowed,
-    )
+    status = 404
+    title = "Not found"
 
 
-async def _invalid(request: Request, exc: Exception) -> Response:
-    return problem(422, "Invalid operation", str(exc))
+class UnknownTenant(NotFound):
+    """No tenant has this ContextIdentifier."""
+
+    def __init__(self, context_identifier: str) -> None:
+        super().__init__(f"no tenant {context_identifier}")
+        self.context_identifier = context_identifier
 
 
-async def _validation(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
-    errors = [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
-        for error in exc.errors()[:20]
-    ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(first["loc"][1:]) or "request"
-    return problem(422, "Invalid request", f"{where}: {first['msg']}", errors=errors)
+class UnknownScheduledOperation(NotFound):
+    """No pending scheduled operation has this id."""
+
+    def __init__(self, scheduled_id: int, *, pending: bool = True) -> None:
+        what = "pending scheduled operation has id" if pending else "scheduled operation"
+        super().__init__(f"no {what} {scheduled_id}")
+        self.scheduled_id = scheduled_id
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return problem(404, "Not found", str(exc) or "no such resource")
+class UnknownApplication(NotFound):
+    """No application has this id."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(f"no application {application_id}")
+        self.application_id = application_id
 
 
-async def _unknown_scheduled(request: Request, exc: Exception) -> Response:
-    return problem(404, "Not found", f"no pending scheduled operation has id {exc}")
+class UnknownApproval(NotFound):
+    """The tenant has not approved the application."""
+
+    def __init__(self, application_id: str, context_identifier: str) -> None:
+        super().__init__(f"{context_identifier} has not approved {application_id}")
+        self.application_id = application_id
+        self.context_identifier = context_identifier
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("store unavailable: %s", exc)
-    return problem(
-        503,
-        "Database unavailable",
-        "The database cannot be reached; the operation did not happen. Try again shortly.",
-        headers={"Retry-After": "5"},
-    )
+class UnknownDelivery(NotFound):
+    """No delivery has this id."""
+
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(f"no delivery {delivery_id}")
+        self.delivery_id = delivery_id
 
 
-async def _http(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)  # noqa: S101
-    return problem(
-        exc.status_code,
-        _TITLES.get(exc.status_code, "Error"),
-        str(exc.detail),
-        headers=dict(exc.headers or {}),
-    )
+class InvalidApplication(ServiceError, ValueError):
+    """An application's settings or its request are not acceptable."""
+
+    status = 422
+    title = "Not acceptable"
 
 
-async def _unknown_application(request: Request, exc: Exception) -> Response:
-    return problem(404, "Not found", f"no application {exc}")
+class ServiceUnavailable(ServiceError):
+    """The database cannot be reached; the operation did not happen. Try again shortly."""
 
-
-async def _unacceptable(request: Request, exc: Exception) -> Response:
-    return problem(422, "Not acceptable", str(exc))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "The service failed unexpectedly; it has been logged.")
-
-
-_TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Request body too large",
-}
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error as problem+json, never with a stack trace."""
-    app.add_exception_handler(TransitionRefused, _refused)
-    app.add_exception_handler(InvalidOperation, _invalid)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(NotFound, _not_found)
-    app.add_exception_handler(UnknownScheduledOperation, _unknown_scheduled)
-    app.add_exception_handler(StoreUnavailable, _unavailable)
-    app.add_exception_handler(DBAPIError, _unavailable)
-    app.add_exception_handler(OSError, _unavailable)
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(UnknownApplication, _unknown_application)
-    app.add_exception_handler(InvalidApplication, _unacceptable)
-    app.add_exception_handler(UnsafeUrl, _unacceptable)
-    app.add_exception_handler(Exception, _unexpected)
+    status = 503
+    title = "Database unavailable"
+    retry_after = 5

@@ -16,6 +16,7 @@ __all__ = [
     "HistoryEntry",
     "ImportResult",
     "Outbox",
+    "ScheduleNotPending",
     "ScheduleStatus",
     "ScheduledOperation",
     "Store",
@@ -25,6 +26,14 @@ __all__ = [
 
 class StoreUnavailable(Exception):
     """The database cannot be reached or refused the work; the operation did not happen."""
+
+
+class ScheduleNotPending(Exception):
+    """The scheduled operation was cancelled or run elsewhere; nothing was written."""
+
+    def __init__(self, scheduled_id: int) -> None:
+        super().__init__(f"scheduled operation {scheduled_id} is no longer pending")
+        self.scheduled_id = scheduled_id
 
 
 class ScheduleStatus(enum.StrEnum):

@@ -25,6 +25,7 @@ from tenantstatus.store.base import (
     HistoryEntry,
     ImportResult,
     ScheduledOperation,
+    ScheduleNotPending,
     ScheduleStatus,
     StoreUnavailable,
 )
@@ -248,7 +249,7 @@ class SqlStore(PushSql, StatusSql):
                     .values(status=ScheduleStatus.DONE, finished_at=at)
                 )
                 if claimed.rowcount != 1:
-                    raise LookupError(f"scheduled operation {scheduled_id} is no longer pending")
+                    raise ScheduleNotPending(scheduled_id)
             current = await self._read_tenant(connection, context_identifier, for_update=True)
             outcome = decide(current)
             row = _tenant_row(outcome.tenant, revision=await self._next_revision(connection), at=at)

@@ -10,23 +10,16 @@ from datetime import timedelta
 from tenantstatus.clock import Clock
 from tenantstatus.model import is_valid_context_identifier
 from tenantstatus.service.auth import hash_token, new_token
+from tenantstatus.service.errors import InvalidApplication, UnknownApplication
 from tenantstatus.store.push_records import Application
 from tenantstatus.store.push_sql import PushSql
 from tenantstatus.store.secret_box import SecretBox
 from tenantstatus.webhook_signature import new_webhook_secret
 
-__all__ = ["ApplicationService", "InvalidApplication", "NewCredentials", "UnknownApplication"]
+__all__ = ["ApplicationService", "NewCredentials"]
 
 SECRET_OVERLAP = timedelta(hours=24)
 _APP_TOKEN_PREFIX = "tsapp_"  # noqa: S105 - a public prefix
-
-
-class UnknownApplication(LookupError):
-    """No application has this id."""
-
-
-class InvalidApplication(ValueError):
-    """An application's settings are not acceptable (e.g. an unsafe URL)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
-from tenantstatus.service.signing_keys import KeyService
+from tenantstatus.service.services import services_of
 
 __all__ = ["router"]
 
@@ -50,13 +51,13 @@ def _page(keys: KeyService) -> KeyPage:
 @router.get("")
 async def list_keys(request: Request, operator: Operator) -> KeyPage:
     """The signing keys."""
-    return _page(request.app.state.keys)
+    return _page(services_of(request).keys)
 
 
 @router.post("/rotate")
 async def rotate_keys(request: Request, operator: Operator) -> KeyPage:
     """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
-    keys: KeyService = request.app.state.keys
+    keys: KeyService = services_of(request).keys
     await keys.rotate()
-    request.app.state.delivery.keys_rotated()
+    services_of(request).delivery.keys_rotated()
     return _page(keys)

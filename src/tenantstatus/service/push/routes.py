@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from starlette.exceptions import HTTPException
 
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
 from tenantstatus.service.access import Caller, Operator, require_access
-from tenantstatus.service.applications import ApplicationService, NewCredentials
-from tenantstatus.service.errors import NotFound
-from tenantstatus.service.push_schemas import (
+from tenantstatus.service.errors import UnknownApplication, UnknownApproval, UnknownDelivery
+from tenantstatus.service.push.applications import ApplicationService, NewCredentials
+from tenantstatus.service.push.schemas import (
     ApplicationCreate,
     ApplicationCredentials,
     ApplicationOut,
@@ -29,13 +28,14 @@ from tenantstatus.service.push_schemas import (
     RecoverOut,
     UrlBody,
 )
+from tenantstatus.service.services import services_of
 from tenantstatus.store.push_records import DeliveryStatus
 
 __all__ = ["router"]
 
 
 def _applications(request: Request) -> ApplicationService:
-    service: ApplicationService = request.app.state.applications
+    service: ApplicationService = services_of(request).applications
     return service
 
 
@@ -58,7 +58,7 @@ router = APIRouter(
 
 
 def _credentials(request: Request, credentials: NewCredentials) -> ApplicationCredentials:
-    now = request.app.state.tenants.clock.now()
+    now = services_of(request).tenants.clock.now()
     return ApplicationCredentials(
         Application=ApplicationOut.of(credentials.application, now),
         Token=credentials.token,
@@ -79,7 +79,7 @@ async def list_applications(
     request: Request, applications: Applications, caller: Caller
 ) -> ApplicationPage:
     """Every application (an application's token sees only itself), with delivery counts."""
-    now = request.app.state.tenants.clock.now()
+    now = services_of(request).tenants.clock.now()
     counts = await applications.store.delivery_counts()
     found = await applications.store.list_applications()
     return ApplicationPage(
@@ -102,7 +102,7 @@ async def show_application(
     application = await applications.get(application_id)
     counts = await applications.store.delivery_counts()
     mine = {status: n for (app, status), n in counts.items() if app == application_id}
-    return ApplicationOut.of(application, request.app.state.tenants.clock.now(), mine)
+    return ApplicationOut.of(application, services_of(request).tenants.clock.now(), mine)
 
 
 @router.put("/applications/{application_id}/url")
@@ -116,7 +116,7 @@ async def set_url(
     """Change the State Change URL."""
     require_access(caller, application_id)
     updated = await applications.set_url(application_id, body.Url)
-    return ApplicationOut.of(updated, request.app.state.tenants.clock.now())
+    return ApplicationOut.of(updated, services_of(request).tenants.clock.now())
 
 
 @router.post("/applications/{application_id}/rotate-secret")
@@ -135,8 +135,8 @@ async def enable_application(
     """Re-enable a subscription (e.g. after the receiver answered 410)."""
     require_access(caller, application_id)
     updated = await applications.set_enabled(application_id, True, None)
-    request.app.state.delivery.wake()
-    return ApplicationOut.of(updated, request.app.state.tenants.clock.now())
+    services_of(request).delivery.wake()
+    return ApplicationOut.of(updated, services_of(request).tenants.clock.now())
 
 
 @router.put("/applications/{application_id}/approvals/{context_identifier}")
@@ -162,7 +162,7 @@ async def revoke(
 ) -> ApprovalOut:
     """The tenant withdraws its approval."""
     if not await applications.revoke(application_id, context_identifier):
-        raise NotFound(f"{context_identifier} has not approved {application_id}")
+        raise UnknownApproval(application_id, context_identifier)
     return ApprovalOut(
         ApplicationId=application_id, ContextIdentifier=context_identifier, Approved=False
     )
@@ -181,7 +181,7 @@ async def list_deliveries(
     """Deliveries, newest first; an application's token sees only its own."""
     if not caller.is_operator:
         if application is not None and application != caller.application_id:
-            raise HTTPException(404, f"no application {application}")
+            raise UnknownApplication(application)
         application = caller.application_id
     found = await applications.store.list_deliveries(
         application_id=application,
@@ -205,7 +205,7 @@ async def _owned_delivery(
     if found is None or (
         not caller.is_operator and found[0].application_id != caller.application_id
     ):
-        raise NotFound(f"no delivery {delivery_id}")
+        raise UnknownDelivery(delivery_id)
     delivery, attempts = found
     return DeliveryDetail(
         Delivery=DeliveryOut.of(delivery), Attempts=[AttemptOut.of(a) for a in attempts]
@@ -226,8 +226,8 @@ async def redeliver(
 ) -> DeliveryDetail:
     """Send a delivery again, from the first step of the retry schedule."""
     await _owned_delivery(applications, caller, delivery_id)
-    await applications.store.requeue([delivery_id], request.app.state.tenants.clock.now())
-    request.app.state.delivery.wake()
+    await applications.store.requeue([delivery_id], services_of(request).tenants.clock.now())
+    services_of(request).delivery.wake()
     return await _owned_delivery(applications, caller, delivery_id)
 
 
@@ -246,6 +246,6 @@ async def recover(
         application_id, body.Since, limit=body.Limit + 1
     )
     batch = ids[: body.Limit]
-    recovered = await applications.store.requeue(batch, request.app.state.tenants.clock.now())
-    request.app.state.delivery.wake()
+    recovered = await applications.store.requeue(batch, services_of(request).tenants.clock.now())
+    services_of(request).delivery.wake()
     return RecoverOut(Recovered=recovered, Remaining=len(ids) > body.Limit)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
+from tenantstatus.service.services import services_of
+
 __all__ = ["router"]
 
 router = APIRouter(tags=["keys"])
@@ -15,13 +17,13 @@ _CACHE = {"cache-control": "public, max-age=300"}
 @router.get("/.well-known/jwks.json")
 async def jwks(request: Request) -> JSONResponse:
     """The public keys that verify notification tokens still valid now."""
-    return JSONResponse(request.app.state.keys.jwks(), headers=_CACHE)
+    return JSONResponse(services_of(request).keys.jwks(), headers=_CACHE)
 
 
 @router.get("/.well-known/openid-configuration")
 async def discovery(request: Request) -> JSONResponse:
     """The issuer and where its keys are."""
-    issuer: str = request.app.state.issuer
+    issuer: str = services_of(request).issuer
     document = {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/.well-known/jwks.json",

@@ -18,7 +18,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tenantstatus.service.state_api import PREFIX, StateRoute
+from tenantstatus.service.state.route import PREFIX, StateRoute
 
 __all__ = ["StateFastProtocol"]
 

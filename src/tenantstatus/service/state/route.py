@@ -6,12 +6,11 @@ A bare ASGI app mounted in front of the framework's router. It answers from the
 
 from __future__ import annotations
 
-from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
 from tenantstatus.service.problems import PROBLEM_JSON, problem_body
-from tenantstatus.service.state_cache import Answer, StateCache, ValidityClock
+from tenantstatus.service.state.cache import Answer, StateCache, ValidityClock
 
 __all__ = ["PREFIX", "StateRoute"]
 
@@ -27,15 +26,11 @@ Headers = list[tuple[bytes, bytes]]
 class StateRoute:
     """Serve `/api/state/...` from memory; pass every other request to `app`."""
 
-    def __init__(
-        self, app: ASGIApp, cache: StateCache, clock: ValidityClock, state: State | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, cache: StateCache, clock: ValidityClock) -> None:
         self.app = app
         self.cache = cache
         self.clock = clock
         self.served = 0
-        # The service's parts (tenants, applications, store...), for embedders like the sandbox.
-        self.state = state or State()
 
     def respond(
         self, method: str, path: str, if_none_match: bytes | None

@@ -12,6 +12,7 @@ import binascii
 from starlette.requests import Request
 
 from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.services import services_of
 
 __all__ = ["BASIC_CHALLENGE", "is_operator"]
 
@@ -32,7 +33,7 @@ def _basic_password(authorization: str) -> str | None:
 
 def is_operator(request: Request) -> bool:
     """True when the request carries the operator token (Bearer, or Basic's password)."""
-    auth: OperatorAuth | None = getattr(request.app.state, "operator_auth", None)
+    auth: OperatorAuth | None = services_of(request).operator_auth
     authorization = request.headers.get("authorization")
     if auth is None or not authorization:
         return False

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from tenantstatus.model import TenantState, is_valid_context_identifier
 from tenantstatus.service.problems import problem
+from tenantstatus.service.services import services_of
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
 from tenantstatus.service.status.badge import badge_for
 from tenantstatus.service.status.counts import StateCounts
@@ -48,7 +49,7 @@ from tenantstatus.service.status.views import (
     tenant_rows,
 )
 from tenantstatus.service.status.zones import ReaderZone
-from tenantstatus.service.tenants import TenantService
+from tenantstatus.service.tenants.service import TenantService
 from tenantstatus.store import ScheduleStatus, SqlStore
 from tenantstatus.store.status_sql import TenantPageData
 
@@ -86,17 +87,17 @@ class _Timer:
 
 
 def _store(request: Request) -> SqlStore:
-    store: SqlStore = request.app.state.store
+    store: SqlStore = services_of(request).store
     return store
 
 
 def _tenants(request: Request) -> TenantService:
-    tenants: TenantService = request.app.state.tenants
+    tenants: TenantService = services_of(request).tenants
     return tenants
 
 
 def _base_url(request: Request) -> str:
-    return str(request.app.state.issuer).rstrip("/")
+    return str(services_of(request).issuer).rstrip("/")
 
 
 def _html(

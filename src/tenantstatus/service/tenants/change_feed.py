@@ -14,7 +14,7 @@ import logging
 
 import asyncpg  # type: ignore[import-untyped]
 
-from tenantstatus.service.tenants import TenantService
+from tenantstatus.service.tenants.service import TenantService
 from tenantstatus.store.sql import ALL_TENANTS, CHANGE_CHANNEL
 
 __all__ = ["ChangeFeed"]

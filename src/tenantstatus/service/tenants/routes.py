@@ -11,9 +11,10 @@ from starlette.exceptions import HTTPException
 from tenantstatus.lifecycle import OperationRequest
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
 from tenantstatus.service.access import Operator
-from tenantstatus.service.errors import NotFound
-from tenantstatus.service.operations import request_from
-from tenantstatus.service.schemas import (
+from tenantstatus.service.errors import UnknownScheduledOperation, UnknownTenant
+from tenantstatus.service.services import services_of
+from tenantstatus.service.tenants.operations import request_from
+from tenantstatus.service.tenants.schemas import (
     ContextId,
     HistoryOut,
     ImportBody,
@@ -27,7 +28,7 @@ from tenantstatus.service.schemas import (
     TenantOut,
     TenantPage,
 )
-from tenantstatus.service.tenants import ImportItem, TenantService
+from tenantstatus.service.tenants.service import ImportItem, TenantService
 from tenantstatus.store import ScheduleStatus
 
 __all__ = ["router"]
@@ -40,7 +41,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def _service(request: Request) -> TenantService:
-    service: TenantService = request.app.state.tenants
+    service: TenantService = services_of(request).tenants
     return service
 
 
@@ -131,7 +132,7 @@ async def show_tenant(
     """One tenant with its recent history (newest first) and pending scheduled operations."""
     tenant = await service.store.get_tenant(context_identifier)
     if tenant is None:
-        raise NotFound(f"no tenant {context_identifier}")
+        raise UnknownTenant(context_identifier)
     entries = await service.store.history(context_identifier, limit=history)
     scheduled = await service.store.list_scheduled(context_identifier=context_identifier)
     return TenantDetail(
@@ -184,7 +185,7 @@ async def show_scheduled(
     """One scheduled operation, whatever its status."""
     found = await service.store.get_scheduled(scheduled_id)
     if found is None:
-        raise NotFound(f"no scheduled operation {scheduled_id}")
+        raise UnknownScheduledOperation(scheduled_id, pending=False)
     return ScheduledOut.of(found)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from tenantstatus.service.tenants import TenantService
+from tenantstatus.service.tenants.service import TenantService
 
 __all__ = ["Scheduler"]
 

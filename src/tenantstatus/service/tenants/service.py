@@ -18,18 +18,21 @@ from tenantstatus.lifecycle import (
     apply,
 )
 from tenantstatus.model import is_valid_context_identifier
+from tenantstatus.service.errors import UnknownScheduledOperation
 from tenantstatus.service.metrics import ServiceMetrics
-from tenantstatus.service.operations import parameters_of, request_from
-from tenantstatus.service.state_cache import StateCache
-from tenantstatus.store import HistoryEntry, ImportResult, ScheduledOperation, Store
+from tenantstatus.service.state.cache import StateCache
+from tenantstatus.service.tenants.operations import parameters_of, request_from
+from tenantstatus.store import (
+    HistoryEntry,
+    ImportResult,
+    ScheduledOperation,
+    ScheduleNotPending,
+    Store,
+)
 
-__all__ = ["ImportItem", "TenantService", "UnknownScheduledOperation"]
+__all__ = ["ImportItem", "TenantService"]
 
 log = logging.getLogger(__name__)
-
-
-class UnknownScheduledOperation(LookupError):
-    """No pending scheduled operation has this id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,7 @@ class TenantService:
                 actor=f"schedule:{scheduled.id} ({scheduled.created_by})",
                 scheduled_id=scheduled.id,
             )
-        except LookupError:
+        except ScheduleNotPending:
             return  # cancelled or run elsewhere in the meantime
         except Exception as exc:
             log.warning("scheduled operation %d failed: %s", scheduled.id, exc)
