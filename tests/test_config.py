@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tenantstatus.config import ENVIRONMENT, ConfigError, Settings
+from tenantstatus.retry import RetrySchedule
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -58,6 +59,7 @@ def test_settings_survive_the_trip_through_the_environment(tmp_path: Path) -> No
         allowed_networks=("127.0.0.0/8", "10.0.0.0/8"),
         delivery_processes=2,
         signing_alg="ES256",
+        retry_schedule=RetrySchedule((0, 2.5, 60)),
         delivery_timeout=2.5,
         port=9999,
     )
@@ -67,3 +69,14 @@ def test_settings_survive_the_trip_through_the_environment(tmp_path: Path) -> No
     for name in ("data_dir", "allow_http", "allowed_networks", "delivery_processes"):
         assert getattr(again, name) == getattr(settings, name), name
     assert (again.signing_alg, again.delivery_timeout) == ("ES256", 2.5)
+    assert again.retry_schedule == settings.retry_schedule
+
+
+def test_the_retry_schedule_and_algorithm_are_parsed_once_into_their_types() -> None:
+    settings = Settings.from_env(
+        {"TENANTSTATUS_RETRY_SCHEDULE": "0, 5,300", "TENANTSTATUS_SIGNING_ALG": "ES256"}
+    )
+    assert settings.retry_schedule == RetrySchedule((0.0, 5.0, 300.0))
+    assert settings.signing_alg == "ES256"
+    with pytest.raises(ConfigError, match="TENANTSTATUS_RETRY_SCHEDULE"):
+        Settings.from_env({"TENANTSTATUS_RETRY_SCHEDULE": "5,-1"})

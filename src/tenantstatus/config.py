@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tenantstatus.retry import RetrySchedule
+from tenantstatus.tokens import ALGORITHMS, Algorithm
+
 __all__ = ["ENVIRONMENT", "ConfigError", "Settings"]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -46,10 +49,11 @@ def _flag(raw: str) -> bool:
     raise ValueError("must be 1 or 0")
 
 
-def _algorithm(raw: str) -> str:
-    if raw not in ("RS256", "ES256"):
-        raise ValueError("must be RS256 or ES256")
-    return raw
+def _algorithm(raw: str) -> Algorithm:
+    for algorithm in ALGORITHMS:
+        if raw == algorithm:
+            return algorithm
+    raise ValueError(f"must be {' or '.join(ALGORITHMS)}")
 
 
 def _networks(raw: str) -> tuple[str, ...]:
@@ -61,11 +65,11 @@ def _networks(raw: str) -> tuple[str, ...]:
     return networks
 
 
-def _schedule(raw: str) -> str:
-    delays = [float(part) for part in raw.split(",") if part.strip()]
-    if not delays or min(delays) < 0:
-        raise ValueError("must be comma-separated seconds, none negative")
-    return raw
+def _schedule(raw: str) -> RetrySchedule:
+    try:
+        return RetrySchedule.parse(raw)
+    except ValueError:
+        raise ValueError("must be comma-separated seconds, none negative") from None
 
 
 # field -> (environment variable, parser)
@@ -103,8 +107,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     import_max_body_bytes: int = 64 * 1_048_576
     scheduler_interval: float = 1.0
-    signing_alg: str = "RS256"
-    retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    signing_alg: Algorithm = "RS256"
+    retry_schedule: RetrySchedule = field(default_factory=RetrySchedule)
     allow_http: bool = False
     allowed_networks: tuple[str, ...] = ()
     delivery_concurrency: int = 64
@@ -136,6 +140,10 @@ class Settings:
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         return cls(**values)
+
+    def child_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment for a worker or dispatch process: `base` with these settings."""
+        return {**(os.environ if base is None else base), **self.to_env()}
 
     def to_env(self) -> dict[str, str]:
         """These settings as the environment `from_env` reads back: for child processes."""

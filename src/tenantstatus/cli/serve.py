@@ -77,13 +77,7 @@ def serve(
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return
     # Each worker is a full node: it builds its app from the environment.
-    for name, value in (
-        ("TENANTSTATUS_DATA_DIR", str(settings.data_dir)),
-        ("TENANTSTATUS_DATABASE_URL", settings.database_url),
-        ("TENANTSTATUS_PUBLIC_URL", settings.resolved_public_url),
-    ):
-        if value:
-            os.environ[name] = value
+    os.environ.update(settings.child_environment())
     uvicorn.run(
         "tenantstatus.service.app:app_from_environment",
         factory=True,

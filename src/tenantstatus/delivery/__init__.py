@@ -8,7 +8,6 @@ the address actually dialled on every new connection (DNS rebinding).
 from __future__ import annotations
 
 from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings
-from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.safe_transport import UnsafeAddress, safe_async_transport
 from tenantstatus.delivery.url_safety import (
     Resolver,
@@ -17,6 +16,7 @@ from tenantstatus.delivery.url_safety import (
     UnsafeUrl,
     UrlPolicy,
 )
+from tenantstatus.retry import RetrySchedule  # the retry rule is pure; re-exported here
 
 __all__ = [
     "Dispatcher",

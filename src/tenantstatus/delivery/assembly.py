@@ -6,7 +6,6 @@ event loop, or (with `delivery_processes` > 0) in `tenantstatus dispatch` childr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +17,6 @@ from tenantstatus.delivery.control import DeliveryControl, InProcessDelivery
 from tenantstatus.delivery.dispatcher import Dispatcher, DispatcherSettings, Observer
 from tenantstatus.delivery.processes import DispatchProcesses
 from tenantstatus.delivery.recipients import RecipientDirectory
-from tenantstatus.delivery.retry import RetrySchedule
 from tenantstatus.delivery.safe_transport import DEFAULT_LIMITS, safe_async_transport
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.delivery.url_safety import UrlPolicy
@@ -83,7 +81,7 @@ def build_dispatcher(
             concurrency=settings.delivery_concurrency,
             timeout=settings.delivery_timeout,
             signing_threads=settings.signing_threads,
-            schedule=RetrySchedule.parse(settings.retry_schedule),
+            schedule=settings.retry_schedule,
         ),
         observe=observe,
         report_depth=report_depth,
@@ -105,7 +103,7 @@ def open_delivery(
     if settings.delivery_processes > 0:
         return DispatchProcesses(
             settings.delivery_processes,
-            {**os.environ, **settings.to_env()},
+            settings.child_environment(),
             observe=observe,
             report_depth=report_depth,
             stop_timeout=settings.delivery_timeout + 10,

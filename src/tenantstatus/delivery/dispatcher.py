@@ -23,7 +23,7 @@ import httpx2 as httpx
 from tenantstatus.clock import Clock
 from tenantstatus.delivery.envelope import Envelope, seal_envelope
 from tenantstatus.delivery.recipients import RecipientDirectory
-from tenantstatus.delivery.retry import RetrySchedule, parse_retry_after
+from tenantstatus.retry import RetrySchedule, parse_retry_after
 from tenantstatus.store.base import Outbox
 from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
 from tenantstatus.tokens import SigningKeyRing

@@ -26,11 +26,11 @@ REFRESH_INTERVAL = 30.0
 class KeyService:
     """Holds the current `SigningKeyRing` and replaces it when keys rotate."""
 
-    def __init__(self, store: PushSql, box: SecretBox, clock: Clock, algorithm: str) -> None:
+    def __init__(self, store: PushSql, box: SecretBox, clock: Clock, algorithm: Algorithm) -> None:
         self._store = store
         self._box = box
         self._clock = clock
-        self._algorithm = cast(Algorithm, algorithm)
+        self._algorithm = algorithm
         self._ring: SigningKeyRing | None = None
         # Unsealing a PEM takes tens of milliseconds on the event loop: do it once per key.
         self._unsealed: dict[str, SigningKey] = {}

@@ -25,6 +25,7 @@ from tenantstatus.clock import Clock
 from tenantstatus.config import Settings
 from tenantstatus.lifecycle import Operation, OperationRequest, Tenant, TransitionRefused
 from tenantstatus.model import TenantState
+from tenantstatus.retry import RetrySchedule
 from tenantstatus.sandbox.directory import ServiceDirectory
 from tenantstatus.sandbox.installations import PREFIX, InstallationSite
 from tenantstatus.sandbox.player import PlayedOperation, ScenarioPlayer
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 #: Where State Change URLs may point from a sandbox: loopback and private networks.
 LOCAL_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 #: Quicker retries than production, so a receiver that was down catches up in seconds.
-SANDBOX_RETRY_SCHEDULE = "0,1,2,5,10,30,60,300"
+SANDBOX_RETRY_SCHEDULE = RetrySchedule((0, 1, 2, 5, 10, 30, 60, 300))
 _SEED_ACTOR = "sandbox"
 
 

@@ -40,6 +40,10 @@ class RetrySchedule:
             raise ValueError("retry schedule needs at least one delay, none negative")
         return cls(delays)
 
+    def __str__(self) -> str:
+        """The schedule as `parse` reads it back."""
+        return ",".join(f"{delay:g}" for delay in self.delays)
+
     @property
     def attempts(self) -> int:
         """How many attempts a delivery gets before it is dead."""

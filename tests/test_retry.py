@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenantstatus.delivery.retry import DEFAULT_SCHEDULE, RetrySchedule, parse_retry_after
+from tenantstatus.retry import DEFAULT_SCHEDULE, RetrySchedule, parse_retry_after
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
