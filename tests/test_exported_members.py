@@ -44,6 +44,7 @@ def test_model_exports() -> None:
 def test_lifecycle_exports() -> None:
     assert sorted(tenantstatus.lifecycle.__all__) == [
         "Activity",
+        "Announcement",
         "InvalidOperation",
         "Operation",
         "OperationRequest",

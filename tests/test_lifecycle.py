@@ -12,6 +12,7 @@ from tenantstatus.lifecycle import (
     InvalidOperation,
     Operation,
     OperationRequest,
+    Outcome,
     Tenant,
     TransitionRefused,
     allowed_operations,
@@ -220,6 +221,7 @@ def test_random_operation_sequences_keep_the_lifecycle_rules(
         assert isinstance(new.state, TenantState)
         assert new.state.is_running == (new.state in (S.Running, S.OnlineMaintenance))
         assert outcome.announces in (ANNOUNCING.get(operation), None)
+        _check_announcement(outcome, n)
         if outcome.announces is None and operation in ANNOUNCING:
             assert operation is Operation.DELETE and tenant.state is S.DeleteFailed
         if new.pending_version_name is not None:
@@ -229,3 +231,43 @@ def test_random_operation_sequences_keep_the_lifecycle_rules(
         tenant = new
     if tenant.state is S.Deleted:
         assert allowed_operations(tenant) == ()
+
+
+def _check_announcement(outcome: Outcome, n: int) -> None:
+    """The notification's content follows from the tenant as the operation left it."""
+    announcement, new = outcome.announcement, outcome.tenant
+    if announcement is None:
+        return
+    if announcement.change_type is ChangeType.Upgrade:
+        # The version it goes to, not the one it runs: that applies at upgrade-done.
+        assert (announcement.version_name, announcement.file_version) == (f"R{n}", f"{n}.0")
+        assert new.version_name != announcement.version_name or new.pending_version_name
+    else:
+        assert (announcement.version_name, announcement.file_version) == (
+            new.version_name,
+            new.file_version,
+        )
+    if announcement.change_type is ChangeType.Move:
+        assert announcement.public_endpoint == f"sod{n}.example.com"
+    else:
+        assert announcement.public_endpoint is None
+
+
+@given(
+    st.sampled_from(["https", "http"]),
+    st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,20}){0,3}", fullmatch=True),
+    st.one_of(st.none(), st.integers(1, 65535)),
+    st.from_regex(r"(/[A-Za-z0-9_-]{1,10}){0,3}", fullmatch=True),
+)
+def test_move_announces_the_bare_host_it_moved_to(
+    scheme: str, host: str, port: int | None, path: str
+) -> None:
+    netloc = host if port is None else f"{host}:{port}"
+    endpoint = f"{scheme}://{netloc}{path}"
+    tenant = provisioned()
+    if endpoint.rstrip("/") == tenant.endpoint:
+        return
+    outcome = apply(CTX, tenant, OperationRequest(Operation.MOVE, endpoint=endpoint), now=NOW)
+    assert outcome.announcement is not None
+    assert outcome.announcement.public_endpoint == netloc
+    assert outcome.announcement.change_type is ChangeType.Move

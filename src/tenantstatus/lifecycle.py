@@ -1,7 +1,8 @@
 """Tenant lifecycle: which operation may run from which state, and what it announces.
 
 One table (`RULES`), no I/O. `apply` takes the tenant as it is, an operation and the
-current instant, and returns the tenant as it becomes plus the ChangeType to announce.
+current instant, and returns the tenant as it becomes plus the `Announcement` to make:
+the ChangeType, and the version and address the notification carries.
 
     >>> outcome = apply(tenant, OperationRequest(Operation.SUSPEND), now=now)
     >>> outcome.tenant.state, outcome.announces
@@ -22,6 +23,7 @@ from tenantstatus.model import ChangeType, TenantState
 __all__ = [
     "RULES",
     "Activity",
+    "Announcement",
     "InvalidOperation",
     "Operation",
     "OperationRequest",
@@ -120,13 +122,48 @@ class OperationRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Announcement:
+    """What a committed operation tells the applications: a notification's content."""
+
+    change_type: ChangeType
+    version_name: str
+    file_version: str
+    # Move only: the bare host the tenant moved to, as the wire contract's PublicEndpoint.
+    public_endpoint: str | None = None
+
+    @classmethod
+    def of(cls, change_type: ChangeType, tenant: Tenant) -> Announcement:
+        """The announcement of `change_type` for the tenant as the operation left it.
+
+        An Upgrade names the version it goes to, which applies only when it is done.
+        """
+        if change_type is ChangeType.Upgrade and tenant.pending_version_name is not None:
+            version_name = tenant.pending_version_name
+            file_version = tenant.pending_file_version or ""
+        else:
+            version_name, file_version = tenant.version_name, tenant.file_version
+        public_endpoint = _host_of(tenant.endpoint) if change_type is ChangeType.Move else None
+        return cls(change_type, version_name, file_version, public_endpoint)
+
+
+def _host_of(endpoint: str) -> str:
+    """The bare host of an Endpoint: no scheme, no credentials, no path."""
+    return urlsplit(endpoint).netloc.rsplit("@", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of an allowed operation."""
 
     operation: Operation
     before: Tenant | None
     tenant: Tenant
-    announces: ChangeType | None
+    announcement: Announcement | None
+
+    @property
+    def announces(self) -> ChangeType | None:
+        """The ChangeType announced, if any."""
+        return None if self.announcement is None else self.announcement.change_type
 
     @property
     def from_state(self) -> TenantState | None:
@@ -435,4 +472,5 @@ def apply(
     if operation is Operation.DELETE and tenant.state is S.DeleteFailed:
         # Retrying a failed deletion: the applications were told when it first began.
         return Outcome(operation, tenant, changed, None)
-    return Outcome(operation, tenant, changed, rule.announces)
+    announcement = None if rule.announces is None else Announcement.of(rule.announces, changed)
+    return Outcome(operation, tenant, changed, announcement)

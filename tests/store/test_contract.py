@@ -15,7 +15,7 @@ from tenantstatus.lifecycle import (
     apply,
 )
 from tenantstatus.model import ChangeType, TenantState
-from tenantstatus.store import ScheduleStatus, SqlStore
+from tenantstatus.store import ScheduleNotPending, ScheduleStatus, SqlStore
 
 pytestmark = pytest.mark.anyio
 
@@ -195,7 +195,7 @@ async def test_due_operations_run_once(store: SqlStore) -> None:
     due = await store.due_scheduled(NOW + timedelta(minutes=1))
     assert [d.id for d in due] == [scheduled.id]
     await run(store, "Cust1", Operation.SUSPEND, scheduled_id=scheduled.id)
-    with pytest.raises(LookupError):
+    with pytest.raises(ScheduleNotPending):
         await run(store, "Cust1", Operation.RESUME, scheduled_id=scheduled.id)
     assert (await store.get_tenant("Cust1")).state is TenantState.Suspended  # type: ignore[union-attr]
     done = await store.get_scheduled(scheduled.id)

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -131,18 +130,12 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
     )
 
 
-def _host_of(endpoint: str) -> str:
-    """The bare host a Move announces: no scheme, no path."""
-    parts = urlsplit(endpoint)
-    return parts.netloc.rsplit("@", 1)[-1]
-
-
 async def enqueue_notifications(
     connection: AsyncConnection, outcome: Outcome, history_id: int, at: datetime
 ) -> int:
     """Write one outbox row per enabled application that approved the tenant."""
-    change_type = outcome.announces
-    if change_type is None:
+    announcement = outcome.announcement
+    if announcement is None:
         return 0
     tenant = outcome.tenant
     approved = await connection.scalars(
@@ -155,12 +148,6 @@ async def enqueue_notifications(
     application_ids = list(approved)
     if not application_ids:
         return 0
-    if change_type is ChangeType.Upgrade and tenant.pending_version_name is not None:
-        version_name = tenant.pending_version_name
-        file_version = tenant.pending_file_version or ""
-    else:
-        version_name, file_version = tenant.version_name, tenant.file_version
-    public_endpoint = _host_of(tenant.endpoint) if change_type is ChangeType.Move else None
     await connection.execute(
         deliveries.insert(),
         [
@@ -169,10 +156,10 @@ async def enqueue_notifications(
                 "application_id": application_id,
                 "context_identifier": tenant.context_identifier,
                 "history_id": history_id,
-                "change_type": int(change_type),
-                "version_name": version_name,
-                "file_version": file_version,
-                "public_endpoint": public_endpoint,
+                "change_type": int(announcement.change_type),
+                "version_name": announcement.version_name,
+                "file_version": announcement.file_version,
+                "public_endpoint": announcement.public_endpoint,
                 "status": _PENDING,
                 "attempts": 0,
                 "next_attempt_at": at,
