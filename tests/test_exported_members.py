@@ -60,15 +60,21 @@ def test_lifecycle_exports() -> None:
 
 def test_store_exports() -> None:
     assert sorted(tenantstatus.store.__all__) == [
+        "ALL_TENANTS",
         "HistoryEntry",
         "ImportResult",
+        "KeyStore",
         "Outbox",
+        "PushStore",
         "ScheduleNotPending",
         "ScheduleStatus",
         "ScheduledOperation",
+        "ServiceStore",
+        "SettingsStore",
         "SqlStore",
-        "Store",
+        "StatusReads",
         "StoreUnavailable",
+        "TenantStore",
     ]
 
 

@@ -24,8 +24,8 @@ from tenantstatus.clock import Clock
 from tenantstatus.delivery.envelope import Envelope, seal_envelope
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.retry import RetrySchedule, parse_retry_after
-from tenantstatus.store.base import Outbox
 from tenantstatus.store.push_records import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
+from tenantstatus.store.roles import Outbox
 from tenantstatus.tokens import SigningKeyRing
 
 __all__ = ["Dispatcher", "DispatcherSettings", "Observer"]

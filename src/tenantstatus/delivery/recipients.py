@@ -8,8 +8,8 @@ from datetime import datetime
 
 import httpx2 as httpx
 
-from tenantstatus.store.base import Outbox
 from tenantstatus.store.push_records import Application
+from tenantstatus.store.roles import Outbox
 from tenantstatus.store.secret_box import SecretBox
 
 __all__ = ["Recipient", "RecipientDirectory"]

@@ -10,7 +10,7 @@ from typing import cast
 
 from tenantstatus.clock import Clock
 from tenantstatus.store.push_records import StoredSigningKey
-from tenantstatus.store.push_sql import PushSql
+from tenantstatus.store.roles import KeyStore
 from tenantstatus.store.secret_box import SecretBox
 from tenantstatus.tokens import TOKEN_LIFETIME, Algorithm, SigningKey, SigningKeyRing
 
@@ -26,7 +26,7 @@ REFRESH_INTERVAL = 30.0
 class KeyService:
     """Holds the current `SigningKeyRing` and replaces it when keys rotate."""
 
-    def __init__(self, store: PushSql, box: SecretBox, clock: Clock, algorithm: Algorithm) -> None:
+    def __init__(self, store: KeyStore, box: SecretBox, clock: Clock, algorithm: Algorithm) -> None:
         self._store = store
         self._box = box
         self._clock = clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tenantstatus.lifecycle import Tenant
-from tenantstatus.store import HistoryEntry, Store
+from tenantstatus.store import HistoryEntry, TenantStore
 
 __all__ = ["ServiceDirectory"]
 
@@ -18,7 +18,7 @@ class ServiceDirectory:
     Running from the state API.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: TenantStore) -> None:
         self.store = store
 
     async def tenant(self, context_identifier: str) -> Tenant | None:

@@ -99,11 +99,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         issuer=settings.resolved_public_url,
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
-    feed = (
-        ChangeFeed(settings.resolved_database_url.replace("+asyncpg", ""), tenants)
-        if store.dialect == "postgresql"
-        else None
-    )
+    feed = ChangeFeed(store.changes, tenants)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,8 +116,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         await keys.load()
         loaded = await tenants.load_cache()
         log.info("state cache loaded: %d tenants", loaded)
-        if feed is not None:
-            feed.start()
+        feed.start()
         services.ready = True
         scheduler.start()
         delivery.start()
@@ -131,8 +126,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         finally:
             services.ready = False
             key_refresher.cancel()
-            if feed is not None:
-                await feed.stop()
+            await feed.stop()
             await scheduler.stop()
             await delivery.stop()
             await store.close()

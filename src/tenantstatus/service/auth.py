@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from tenantstatus.store import Store
+from tenantstatus.store import SettingsStore
 
 __all__ = ["OPERATOR_TOKEN_KEY", "OperatorAuth", "hash_token", "new_token"]
 
@@ -32,7 +32,7 @@ class OperatorAuth:
 
     @classmethod
     async def establish(
-        cls, store: Store, configured: str | None
+        cls, store: SettingsStore, configured: str | None
     ) -> tuple[OperatorAuth, str | None]:
         """Use the configured token, or the stored hash, or generate a token on first start.
 

@@ -24,7 +24,7 @@ from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.push import ApplicationService
 from tenantstatus.service.state import StateCache
 from tenantstatus.service.tenants import TenantService
-from tenantstatus.store import SqlStore
+from tenantstatus.store import ServiceStore
 
 __all__ = ["Services", "ServicesDep", "services_of"]
 
@@ -33,7 +33,7 @@ __all__ = ["Services", "ServicesDep", "services_of"]
 class Services:
     """The service's parts. `operator_auth` and `ready` are set when the app starts."""
 
-    store: SqlStore
+    store: ServiceStore
     tenants: TenantService
     applications: ApplicationService
     keys: KeyService

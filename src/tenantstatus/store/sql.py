@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -18,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from tenantstatus.lifecycle import Activity, Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
@@ -29,6 +31,7 @@ from tenantstatus.store.base import (
     ScheduleStatus,
     StoreUnavailable,
 )
+from tenantstatus.store.change_listener import ALL_TENANTS, CHANGE_CHANNEL, listen_for_changes
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import (
     Instant,
@@ -39,11 +42,9 @@ from tenantstatus.store.schema import (
 )
 from tenantstatus.store.status_sql import StatusSql
 
-__all__ = ["ALL_TENANTS", "CHANGE_CHANNEL", "SqlStore"]
+__all__ = ["SqlStore"]
 
 _WRITE = "tenantstatus_write"
-CHANGE_CHANNEL = "tenantstatus_changes"
-ALL_TENANTS = "*"
 
 
 def _tenant_row(tenant: Tenant, *, revision: int, at: datetime) -> dict[str, Any]:
@@ -156,6 +157,7 @@ class SqlStore(PushSql, StatusSql):
         if self._is_sqlite:
             _configure_sqlite(self._engine)
         self._writer = self._engine.execution_options(**{_WRITE: True})
+        self._listener: AsyncEngine | None = None
 
     @property
     def dialect(self) -> str:
@@ -172,7 +174,17 @@ class SqlStore(PushSql, StatusSql):
             raise StoreUnavailable(f"cannot open the database: {exc.orig}") from exc
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.dispose()
         await self._engine.dispose()
+
+    def changes(self) -> AsyncGenerator[str, None]:
+        if self._is_sqlite:
+            return _no_changes()
+        if self._listener is None:
+            # A LISTEN holds its connection for good: not one of the pool's.
+            self._listener = create_async_engine(self._engine.url, poolclass=NullPool)
+        return listen_for_changes(self._listener)
 
     async def ping(self) -> None:
         try:
@@ -594,3 +606,9 @@ def _upgrade_schema(connection: sa.Connection) -> None:
     )
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+async def _no_changes() -> AsyncGenerator[str, None]:
+    """On SQLite one process serves the API, so no other process changes tenants."""
+    await asyncio.Event().wait()
+    yield ALL_TENANTS  # never reached

@@ -11,8 +11,8 @@ from tenantstatus.clock import Clock
 from tenantstatus.model import is_valid_context_identifier
 from tenantstatus.service.auth import hash_token, new_token
 from tenantstatus.service.errors import InvalidApplication, UnknownApplication
+from tenantstatus.store import PushStore
 from tenantstatus.store.push_records import Application
-from tenantstatus.store.push_sql import PushSql
 from tenantstatus.store.secret_box import SecretBox
 from tenantstatus.webhook_signature import new_webhook_secret
 
@@ -39,7 +39,7 @@ class ApplicationService:
 
     def __init__(
         self,
-        store: PushSql,
+        store: PushStore,
         box: SecretBox,
         clock: Clock,
         check_url: UrlCheck,

@@ -50,7 +50,7 @@ from tenantstatus.service.status.views import (
 )
 from tenantstatus.service.status.zones import ReaderZone
 from tenantstatus.service.tenants.service import TenantService
-from tenantstatus.store import ScheduleStatus, SqlStore
+from tenantstatus.store import ScheduleStatus, ServiceStore
 from tenantstatus.store.status_sql import TenantPageData
 
 __all__ = ["BAR_DAYS", "PAGE_SIZE", "status_router"]
@@ -86,8 +86,8 @@ class _Timer:
         return f"app;dur={wall:.3f}, cpu;dur={cpu:.3f}"
 
 
-def _store(request: Request) -> SqlStore:
-    store: SqlStore = services_of(request).store
+def _store(request: Request) -> ServiceStore:
+    store = services_of(request).store
     return store
 
 

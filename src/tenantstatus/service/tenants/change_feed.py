@@ -1,104 +1,63 @@
-"""Keeps this node's state cache in step with the other nodes: PostgreSQL LISTEN/NOTIFY.
-
-Every commit that changes a tenant or its schedule sends `NOTIFY tenantstatus_changes`
-with the ContextIdentifier. Each node listens on its own connection and reloads that
-tenant. After a lost connection it reconnects and catches up on everything it may have
-missed, by revision.
-"""
+"""Keeps this node's state cache in step with the other nodes, from the store's changes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-
-import asyncpg  # type: ignore[import-untyped]
+from collections.abc import AsyncGenerator, Callable
 
 from tenantstatus.service.tenants.service import TenantService
-from tenantstatus.store.sql import ALL_TENANTS, CHANGE_CHANNEL
+from tenantstatus.store import ALL_TENANTS
 
 __all__ = ["ChangeFeed"]
 
 log = logging.getLogger(__name__)
 
-_QUEUE = 10_000
-
 
 class ChangeFeed:
-    """Listens for changes committed by any node and applies them to the local cache."""
+    """Applies the changes other nodes commit (`TenantStore.changes`) to the local cache."""
 
-    def __init__(self, dsn: str, tenants: TenantService, *, retry: float = 1.0) -> None:
-        self._dsn = dsn
+    def __init__(
+        self,
+        changes: Callable[[], AsyncGenerator[str, None]],
+        tenants: TenantService,
+        *,
+        retry: float = 1.0,
+    ) -> None:
+        self._changes = changes
         self._tenants = tenants
         self._retry = retry
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=_QUEUE)
-        self._tasks: list[asyncio.Task[None]] = []
-        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start listening and applying."""
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="tenantstatus-change-feed"),
-            asyncio.create_task(self._apply(), name="tenantstatus-change-apply"),
-        ]
+        """Start following the changes."""
+        self._task = asyncio.create_task(self._follow(), name="tenantstatus-change-feed")
 
     async def stop(self) -> None:
-        """Stop both tasks."""
-        for task in self._tasks:
-            task.cancel()
+        """Stop following."""
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+                await self._task
+            self._task = None
 
-    def _on_notify(self, connection: object, pid: int, channel: str, payload: str) -> None:
-        try:
-            self._queue.put_nowait(payload)
-        except asyncio.QueueFull:
-            self._drain()
-            self._queue.put_nowait(ALL_TENANTS)
+    async def _follow(self) -> None:
+        async with contextlib.aclosing(self._changes()) as changes:
+            async for context_identifier in changes:
+                await self._apply(context_identifier)
 
-    def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
-
-    async def _listen(self) -> None:
+    async def _apply(self, context_identifier: str) -> None:
         while True:
-            connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=10)
-                closed = asyncio.Event()
-                connection.add_termination_listener(lambda _, done=closed: done.set())
-                await connection.add_listener(CHANGE_CHANNEL, self._on_notify)
-                # Whatever happened while we were not listening: catch up.
-                self._queue.put_nowait(ALL_TENANTS)
-                self.connected.set()
-                while not closed.is_set() and not connection.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(5):
-                            await closed.wait()
-                    if not connection.is_closed():
-                        await connection.execute("SELECT 1")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("change feed lost its connection (%s); reconnecting", exc)
-            finally:
-                self.connected.clear()
-                if connection is not None and not connection.is_closed():
-                    with contextlib.suppress(Exception):
-                        await connection.close(timeout=2)
-            await asyncio.sleep(self._retry)
-
-    async def _apply(self) -> None:
-        while True:
-            payload = await self._queue.get()
-            try:
-                if payload == ALL_TENANTS:
+                if context_identifier == ALL_TENANTS:
                     await self._tenants.catch_up()
                 else:
-                    await self._tenants.reload(payload)
+                    await self._tenants.reload(context_identifier)
+                return
             except Exception as exc:
-                log.warning("could not apply change %r (%s); catching up later", payload, exc)
+                log.warning(
+                    "could not apply change %r (%s); catching up later", context_identifier, exc
+                )
                 await asyncio.sleep(self._retry)
-                with contextlib.suppress(asyncio.QueueFull):
-                    self._queue.put_nowait(ALL_TENANTS)
+                context_identifier = ALL_TENANTS

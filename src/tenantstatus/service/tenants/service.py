@@ -27,7 +27,7 @@ from tenantstatus.store import (
     ImportResult,
     ScheduledOperation,
     ScheduleNotPending,
-    Store,
+    TenantStore,
 )
 
 __all__ = ["ImportItem", "TenantService"]
@@ -57,7 +57,7 @@ class TenantService:
 
     def __init__(
         self,
-        store: Store,
+        store: TenantStore,
         cache: StateCache,
         clock: Clock,
         metrics: ServiceMetrics,

@@ -1,0 +1,296 @@
+"""What each part of the service needs of the store: one protocol per role.
+
+`SqlStore` implements every one of them, on SQLite and PostgreSQL; each service is
+typed against its role only, so a test can hand it anything that plays the role.
+
+    TenantStore     tenants, their history, the schedule, and changes by other nodes
+    SettingsStore   service settings (the operator token's hash)
+    PushStore       applications, approvals and deliveries, for the operator API
+    KeyStore        the notification signing keys
+    Outbox          what the dispatcher claims and records
+    StatusReads     what the status pages read
+    ServiceStore    all of the above, with the store's own lifecycle: the composition root's
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from tenantstatus.lifecycle import Outcome, Tenant
+from tenantstatus.model import TenantState
+from tenantstatus.store.base import HistoryEntry, ImportResult, ScheduledOperation, ScheduleStatus
+from tenantstatus.store.push_records import (
+    Application,
+    Attempt,
+    Delivery,
+    DeliveryOutcome,
+    DeliveryStatus,
+    StoredSigningKey,
+)
+from tenantstatus.store.status_sql import StateChange, StateWindow, TenantPage, TenantPageData
+
+__all__ = [
+    "KeyStore",
+    "Outbox",
+    "PushStore",
+    "ServiceStore",
+    "SettingsStore",
+    "StatusReads",
+    "TenantStore",
+]
+
+
+class TenantStore(Protocol):
+    """Persistence for tenants, their history and scheduled operations.
+
+    Every method is atomic. `commit_operation` is the one place where a lifecycle
+    decision and its records are written together.
+    """
+
+    async def get_tenant(self, context_identifier: str) -> Tenant | None:
+        """The tenant, or None."""
+
+    async def commit_operation(
+        self,
+        context_identifier: str,
+        decide: Callable[[Tenant | None], Outcome],
+        *,
+        actor: str,
+        at: datetime,
+        detail: Mapping[str, Any] | None = None,
+        scheduled_id: int | None = None,
+    ) -> tuple[Outcome, HistoryEntry]:
+        """Read the tenant, let `decide` run the lifecycle, write tenant and history at once.
+
+        With `scheduled_id`, that scheduled operation is marked done in the same
+        transaction, and nothing happens unless it was still pending.
+        """
+
+    async def import_tenants(
+        self, new_tenants: Sequence[Tenant], *, actor: str, at: datetime
+    ) -> ImportResult:
+        """Create tenants that do not exist yet; existing ones are skipped, not changed."""
+
+    async def list_tenants(
+        self, *, state: TenantState | None = None, after: str | None = None, limit: int = 100
+    ) -> list[Tenant]:
+        """A page of tenants ordered by ContextIdentifier, starting after `after`."""
+
+    async def count_by_state(self) -> dict[TenantState, int]:
+        """How many tenants are in each state."""
+
+    async def history(self, context_identifier: str, *, limit: int = 100) -> list[HistoryEntry]:
+        """The tenant's most recent history, newest first."""
+
+    def stream_tenants(self, *, batch_size: int = 10_000) -> AsyncIterator[list[Tenant]]:
+        """Every tenant, in batches; for loading the state cache."""
+
+    def stream_summaries(
+        self, *, batch_size: int = 50_000
+    ) -> AsyncIterator[list[tuple[str, str, int, str]]]:
+        """(ContextIdentifier, Endpoint, state code, version document JSON) of every tenant."""
+
+    async def current_revision(self) -> int:
+        """The highest tenant revision committed so far."""
+
+    async def changed_since(
+        self, revision: int, *, limit: int = 10_000
+    ) -> list[tuple[int, Tenant]]:
+        """Tenants whose revision is above `revision`, oldest change first."""
+
+    async def schedule_operation(
+        self,
+        context_identifier: str,
+        operation: str,
+        parameters: Mapping[str, Any],
+        *,
+        run_at: datetime,
+        actor: str,
+        at: datetime,
+    ) -> ScheduledOperation:
+        """Record an operation to run at `run_at`."""
+
+    async def get_scheduled(self, scheduled_id: int) -> ScheduledOperation | None:
+        """One scheduled operation, or None."""
+
+    async def list_scheduled(
+        self,
+        *,
+        context_identifier: str | None = None,
+        status: ScheduleStatus | None = ScheduleStatus.PENDING,
+        limit: int = 100,
+    ) -> list[ScheduledOperation]:
+        """Scheduled operations, soonest first."""
+
+    async def cancel_scheduled(
+        self, scheduled_id: int, *, at: datetime
+    ) -> ScheduledOperation | None:
+        """Cancel a pending operation; None when there is no such pending operation."""
+
+    async def due_scheduled(self, now: datetime, *, limit: int = 100) -> list[ScheduledOperation]:
+        """Pending operations whose instant has come, oldest first."""
+
+    async def fail_scheduled(self, scheduled_id: int, *, error: str, at: datetime) -> None:
+        """Mark a pending operation failed with the reason."""
+
+    async def next_scheduled(self) -> dict[str, datetime]:
+        """The earliest pending instant per tenant."""
+
+    def changes(self) -> AsyncGenerator[str, None]:
+        """ContextIdentifiers other processes change, as they commit; `ALL_TENANTS` to catch up.
+
+        On SQLite, where one process serves the API, it never yields.
+        """
+
+
+class SettingsStore(Protocol):
+    """Service settings that live in the database."""
+
+    async def get_setting(self, key: str) -> str | None:
+        """A service setting, or None."""
+
+    async def put_setting_if_absent(self, key: str, value: str) -> str:
+        """Store `value` unless the key exists; return the stored value."""
+
+
+class Outbox(Protocol):
+    """What the dispatcher needs of a store: claims, outcomes, depth and recipients.
+
+    `SqlStore` implements it on both backends; a test may give the dispatcher anything
+    that does.
+    """
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> list[Delivery]:
+        """Lease due deliveries whose earlier ones for the same pair are done or dead."""
+        ...
+
+    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Write the attempts and the deliveries' new status, in one transaction."""
+        ...
+
+    async def outbox_depth(self) -> int:
+        """How many deliveries are pending."""
+        ...
+
+    async def get_application(self, application_id: str) -> Application | None:
+        """One application, or None if it no longer exists."""
+        ...
+
+
+class PushStore(Protocol):
+    """Applications, their approvals and their deliveries: what the operator API manages."""
+
+    async def add_application(self, application: Application) -> None:
+        """Register an application."""
+
+    async def get_application(self, application_id: str) -> Application | None:
+        """One application, or None."""
+
+    async def application_by_token_hash(self, token_hash: str) -> Application | None:
+        """The application whose API token has this hash, or None."""
+
+    async def list_applications(self) -> list[Application]:
+        """Every application, by id."""
+
+    async def update_application(self, application_id: str, **changes: Any) -> Application | None:
+        """Change columns of an application; return it as it is now, or None."""
+
+    async def approve(self, application_id: str, context_identifier: str, at: datetime) -> bool:
+        """Approve; False when the approval existed already."""
+
+    async def revoke(self, application_id: str, context_identifier: str) -> bool:
+        """Withdraw an approval; False when there was none."""
+
+    async def approved_tenants(self, application_id: str, *, limit: int = 1000) -> list[str]:
+        """The tenants that approved the application."""
+
+    async def list_deliveries(
+        self,
+        *,
+        application_id: str | None = None,
+        context_identifier: str | None = None,
+        status: DeliveryStatus | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first."""
+
+    async def get_delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
+        """One delivery with every attempt, oldest first."""
+
+    async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
+        """Send finished deliveries again from the first step of the schedule."""
+
+    async def dead_deliveries_since(
+        self, application_id: str, since: datetime, *, limit: int = 1000
+    ) -> list[str]:
+        """Ids of the application's dead deliveries created at or after `since`, oldest first."""
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """Deliveries by (application, status)."""
+
+
+class KeyStore(Protocol):
+    """The notification signing keys, sealed."""
+
+    async def signing_keys(self) -> list[StoredSigningKey]:
+        """Every stored signing key, oldest first."""
+
+    async def rotate_signing_key(self, new: StoredSigningKey, *, purge_before: datetime) -> None:
+        """Store `new` as the active key, retire the others, drop long-retired ones."""
+
+
+class StatusReads(Protocol):
+    """What the status pages read; every read seeks an index."""
+
+    async def state_window(
+        self, context_identifier: str, since: datetime, until: datetime | None = None
+    ) -> StateWindow:
+        """The tenant's state just before `since` and its transitions in [since, until)."""
+
+    async def tenant_page_data(
+        self,
+        context_identifier: str,
+        *,
+        checkpoint: datetime,
+        known_id: int | None,
+        recent: int,
+    ) -> TenantPageData | None:
+        """Everything the tenant page reads, on one connection."""
+
+    async def recent_changes(
+        self, *, context_identifier: str | None = None, limit: int = 50
+    ) -> list[StateChange]:
+        """The newest history rows, newest first: of one tenant, or of every tenant."""
+
+    async def tenant_page(
+        self,
+        *,
+        state: TenantState | None = None,
+        prefix: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> TenantPage:
+        """A page of tenants in ContextIdentifier order (keyset pagination)."""
+
+
+class ServiceStore(TenantStore, SettingsStore, Outbox, PushStore, KeyStore, StatusReads, Protocol):
+    """Every role, and the store's own lifecycle: what the composition root holds."""
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name: `sqlite` or `postgresql`."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema to the newest migration."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers."""
