@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypedDict
+
 import anyio
 import pytest
 
@@ -47,8 +50,17 @@ class Heard:
     def kinds(self) -> list[TenantEventKind]:
         return [event.kind for event in self.events]
 
-    def callbacks(self) -> dict[str, Heard]:
+    def callbacks(self) -> GateCallbacks:
         return {"on_pause": self, "on_resume": self, "on_move": self, "on_delete": self}
+
+
+class GateCallbacks(TypedDict):
+    """The gate's four callbacks, as keyword arguments."""
+
+    on_pause: Callable[[TenantEvent], None]
+    on_resume: Callable[[TenantEvent], None]
+    on_move: Callable[[TenantEvent], None]
+    on_delete: Callable[[TenantEvent], None]
 
 
 def test_check_admits_a_running_tenant(service: ServiceProcess, operator: Operator) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.processes import ServiceProcess
 
-ROUTES = [
+ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "/admin/tenants", None),
     ("POST", "/admin/tenants", {"ContextIdentifier": "AuthX", "Endpoint": "https://h/x"}),
     ("POST", "/admin/tenants/import", {"Tenants": []}),
@@ -144,7 +144,7 @@ def test_list_pages_and_filters_by_state(service: ServiceProcess) -> None:
         seen: list[str] = []
         after = None
         while True:
-            params = {
+            params: dict[str, str | int] = {
                 "state": "MigrationPending",
                 "limit": 3,
                 **({"after": after} if after else {}),

@@ -88,14 +88,27 @@ def test_cancelled_operations_never_run(service: ServiceProcess) -> None:
                 "State": "Running",
             },
         )
+        admin.post(
+            "/admin/tenants",
+            json={
+                "ContextIdentifier": "SchedMarker",
+                "Endpoint": "https://h/y",
+                "State": "Running",
+            },
+        )
         scheduled = admin.post(
             "/admin/tenants/SchedCancel/operations",
             json={"Operation": "suspend", "At": in_seconds(1)},
         ).json()
+        # Due after the cancelled one: once it has run, the scheduler is past that instant.
+        admin.post(
+            "/admin/tenants/SchedMarker/operations",
+            json={"Operation": "suspend", "At": in_seconds(1.2)},
+        )
         cancelled = admin.delete(f"/admin/schedule/{scheduled['Id']}")
         assert cancelled.json()["Status"] == "cancelled"
         assert admin.delete(f"/admin/schedule/{scheduled['Id']}").status_code == 404
-        time.sleep(1.5)
+        wait_for_state(service, "SchedMarker", "Suspended")
         pending = admin.get("/admin/schedule", params={"context_identifier": "SchedCancel"})
     assert state_of(service, "SchedCancel") == "Running"
     assert pending.json()["Scheduled"] == []
@@ -115,12 +128,15 @@ def test_state_and_schedule_survive_a_restart_and_missed_operations_run_at_start
             "/admin/tenants/Restart1/operations",
             json={"Operation": "maintenance-done", "At": in_seconds(2)},
         )
+        window_end = admin.get("/admin/schedule").json()["Scheduled"][0]["At"]
         far = admin.post(
             "/admin/tenants/Restart1/operations",
             json={"Operation": "suspend", "At": in_seconds(3600)},
         ).json()
     service.stop()
-    time.sleep(2.5)  # the maintenance window ends while the service is down
+    # The maintenance window ends while the service is down.
+    while datetime.now(UTC) <= datetime.fromisoformat(window_end):
+        time.sleep(0.05)
     service.start()
     wait_for_state(service, "Restart1", "Running")
     with service.admin() as admin:
