@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self, TypedDict
 
 import jwt
 
@@ -29,19 +29,27 @@ from tenantstatus.client.errors import (
     DuplicateDelivery,
     FileVersionMismatch,
     InvalidSignature,
+    KeySetUnavailable,
     MalformedNotification,
     TokenExpired,
     TokenNotYetValid,
     WrongAudience,
     WrongIssuer,
 )
-from tenantstatus.client.keys import DeliveryLog, SigningKeys
+from tenantstatus.client.flows import Flow
+from tenantstatus.client.keys import DeliveryLog, KeyPlan, SigningKeys, jwks_uri_from_discovery
 from tenantstatus.client.webhook_headers import check_webhook_headers
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.model import ChangeType, StateChangeNotification, WireFormatError
 from tenantstatus.webhook_signature import webhook_key
 
-__all__ = ["ALLOWED_ALGORITHMS", "Unverified", "VerifiedNotification", "VerifierCore"]
+__all__ = [
+    "ALLOWED_ALGORITHMS",
+    "Unverified",
+    "VerifiedNotification",
+    "VerifierCore",
+    "VerifierOptions",
+]
 
 #: Asymmetric algorithms only: `none` and HMAC (keyed with a public key) are refused.
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
@@ -77,6 +85,19 @@ class VerifiedNotification:
         return datetime.fromtimestamp(self.claims["exp"], UTC)
 
 
+class VerifierOptions(TypedDict, total=False):
+    """The verifiers' settings besides HTTP; `VerifierCore.__init__` documents their defaults."""
+
+    jwks_url: str | None
+    discovery_url: str | None
+    algorithms: Sequence[str]
+    leeway: timedelta
+    clock: Clock | None
+    refetch_interval: timedelta
+    max_deliveries: int
+    webhook_secrets: Sequence[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Unverified:
     """A notification read, its token's algorithm allowed, its signature not yet checked."""
@@ -93,14 +114,14 @@ class VerifierCore:
         self,
         issuer: str,
         audience: str,
-        jwks_url: str | None,
-        discovery_url: str | None,
-        algorithms: Sequence[str],
-        leeway: timedelta,
-        clock: Clock | None,
-        refetch_interval: timedelta,
-        max_deliveries: int,
         *,
+        jwks_url: str | None = None,
+        discovery_url: str | None = None,
+        algorithms: Sequence[str] = ALLOWED_ALGORITHMS,
+        leeway: timedelta = timedelta(seconds=30),
+        clock: Clock | None = None,
+        refetch_interval: timedelta = timedelta(seconds=30),
+        max_deliveries: int = 100_000,
         webhook_secrets: Sequence[str] = (),
     ) -> None:
         if (jwks_url is None) == (discovery_url is None):
@@ -126,6 +147,57 @@ class VerifierCore:
                 "require": _REQUIRED_CLAIMS,
             }
         )
+
+    @classmethod
+    def for_service(cls, service_url: str, audience: str, **options: Any) -> Self:
+        """Trust a `tenantstatus` service: issuer = its URL, keys via its discovery document."""
+        issuer = service_url.rstrip("/")
+        discovery_url = f"{issuer}/.well-known/openid-configuration"
+        return cls(issuer, audience, discovery_url=discovery_url, **options)
+
+    @classmethod
+    def for_platform(cls, env: str, audience: str, **options: Any) -> Self:
+        """Trust the platform this follows: issuer `https://{env}.superoffice.com`.
+
+        Keys from `https://{env}.superoffice.com/login/.well-known/jwks`. This preset
+        follows the platform's documentation; it is not tested against the live platform.
+        """
+        issuer = f"https://{env}.superoffice.com"
+        return cls(issuer, audience, jwks_url=f"{issuer}/login/.well-known/jwks", **options)
+
+    def needs_keys(self, unverified: Unverified) -> bool:
+        """Whether the signing keys must be fetched before `unverified` can be checked."""
+        return self.keys.plan(unverified.kid) is KeyPlan.FETCH
+
+    def fetch_keys(self) -> Flow[None]:
+        """Fetch the JWKS (through the discovery document, if that is how it is found).
+
+        A failure keeps the keys held; `check` then says what is missing.
+        """
+        self.keys.attempted()
+        try:
+            url = self.keys.jwks_url
+            if url is None:
+                discovery = self.discovery_url or ""
+                document = yield discovery
+                url = self.keys.jwks_url = jwks_uri_from_discovery(document, self.issuer, discovery)
+            self.keys.load((yield url))
+        except KeySetUnavailable as exc:
+            self.keys.failed(exc)
+
+    def finish(
+        self,
+        unverified: Unverified,
+        body: bytes | str | Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        remember: bool,
+    ) -> VerifiedNotification:
+        """Check the token and the webhook signature; record the delivery if `remember`."""
+        verified = self.check(unverified)
+        self.check_webhook(verified, body, headers)
+        if remember:
+            self.remember(verified)
+        return verified
 
     def remember(self, verified: VerifiedNotification) -> None:
         """Record the delivery as accepted, so a repeat of it is refused."""
