@@ -12,16 +12,21 @@ raises `TenantMisdirected`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx2 as httpx
 
+from tenantstatus.client.cache import PulledStatus
 from tenantstatus.client.errors import TenantMisdirected
 
-if TYPE_CHECKING:
-    from tenantstatus.client.gate import AsyncTenantGate, TenantGate
-
-__all__ = ["TENANT_BASE_URL", "AsyncTenantTransport", "TenantTransport", "tenant_path"]
+__all__ = [
+    "TENANT_BASE_URL",
+    "AsyncGatekeeper",
+    "AsyncTenantTransport",
+    "Gatekeeper",
+    "TenantTransport",
+    "tenant_path",
+]
 
 TENANT_BASE_URL = "http://tenant.invalid"
 _TENANT_HOST = "tenant.invalid"
@@ -37,6 +42,44 @@ def tenant_path(url: httpx.URL, endpoint: str) -> str | None:
     if base and (text == base or text.startswith((base + "/", base + "?"))):
         return text[len(base) :] or "/"
     return None
+
+
+class Gatekeeper(Protocol):
+    """What a transport asks of its gate (sync): `TenantGate` is one."""
+
+    def check(self, context_identifier: str) -> PulledStatus:
+        """The tenant's state if it may be called; raises `TenantNotRunning` otherwise."""
+        ...
+
+    def refresh(self, context_identifier: str) -> PulledStatus:
+        """Like `check`, but asks the service first."""
+        ...
+
+
+class AsyncGatekeeper(Protocol):
+    """What a transport asks of its gate (async): `AsyncTenantGate` is one."""
+
+    async def check(self, context_identifier: str) -> PulledStatus:
+        """The tenant's state if it may be called; raises `TenantNotRunning` otherwise."""
+        ...
+
+    async def refresh(self, context_identifier: str) -> PulledStatus:
+        """Like `check`, but asks the service first."""
+        ...
+
+
+def _misdirected_retry(
+    request: httpx.Request, path: str, before: PulledStatus, moved: PulledStatus
+) -> httpx.Request:
+    """After a 421: the request again on the Endpoint the service now gives.
+
+    Raises `TenantMisdirected` when the Endpoint did not change: sending it there again
+    would only get another 421.
+    """
+    retry = _onto(request, moved.endpoint, path)
+    if moved.endpoint == before.endpoint:
+        raise TenantMisdirected(moved.context_identifier, str(retry.url))
+    return retry
 
 
 def _onto(request: httpx.Request, endpoint: str, path: str) -> httpx.Request:
@@ -66,7 +109,7 @@ class TenantTransport(httpx.BaseTransport):
 
     def __init__(
         self,
-        gate: TenantGate,
+        gate: Gatekeeper,
         context_identifier: str,
         inner: httpx.BaseTransport | None = None,
     ) -> None:
@@ -86,9 +129,7 @@ class TenantTransport(httpx.BaseTransport):
             return response
         _discard(response)
         moved = self.gate.refresh(self.context_identifier)
-        retry = _onto(request, moved.endpoint, path)
-        if moved.endpoint == status.endpoint:
-            raise TenantMisdirected(self.context_identifier, str(retry.url))
+        retry = _misdirected_retry(request, path, status, moved)
         response = self.inner.handle_request(retry)
         if response.status_code == _MISDIRECTED:
             _discard(response)
@@ -105,7 +146,7 @@ class AsyncTenantTransport(httpx.AsyncBaseTransport):
 
     def __init__(
         self,
-        gate: AsyncTenantGate,
+        gate: AsyncGatekeeper,
         context_identifier: str,
         inner: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -125,9 +166,7 @@ class AsyncTenantTransport(httpx.AsyncBaseTransport):
             return response
         await _adiscard(response)
         moved = await self.gate.refresh(self.context_identifier)
-        retry = _onto(request, moved.endpoint, path)
-        if moved.endpoint == status.endpoint:
-            raise TenantMisdirected(self.context_identifier, str(retry.url))
+        retry = _misdirected_retry(request, path, status, moved)
         response = await self.inner.handle_async_request(retry)
         if response.status_code == _MISDIRECTED:
             await _adiscard(response)
