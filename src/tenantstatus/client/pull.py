@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Self
 
 import anyio
 import httpx2 as httpx
@@ -30,6 +30,7 @@ from tenantstatus.client.cache import (
 from tenantstatus.client.environments import base_url_for
 from tenantstatus.client.errors import StatusUnavailable, TenantNotRunning
 from tenantstatus.client.policy import CachePolicy, RetryPolicy
+from tenantstatus.client.single_flight import SingleFlight
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.model import VersionInfo
 
@@ -123,7 +124,7 @@ class TenantStatusClient(_BaseClient):
             transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
         )
         self._lock = threading.Lock()
-        self._flights: dict[str, _Flight[threading.Event]] = {}
+        self._flights = SingleFlight(threading.Event)
 
     def get_state(self, context_identifier: str) -> PulledStatus:
         """The tenant's state: from the cache while fresh, else from the service."""
@@ -176,19 +177,23 @@ class TenantStatusClient(_BaseClient):
     def _shared_pull(self, ctx: str) -> PulledStatus:
         while True:
             with self._lock:
-                flight = self._flights.get(ctx)
-                if flight is None:
-                    flight = self._flights[ctx] = _Flight(threading.Event())
-                    break
+                flight, lead = self._flights.join(ctx)
+            if lead:
+                break
             flight.done.wait()
             status = flight.outcome()
             if status is not None:
                 return status
-        return _lead(flight, lambda: self._pull(ctx), self._end_flight, ctx)
-
-    def _end_flight(self, ctx: str) -> None:
-        with self._lock:
-            del self._flights[ctx]
+        status, error = None, None
+        try:
+            status = self._pull(ctx)
+            return status
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            with self._lock:
+                self._flights.land(ctx, flight, status, error)
 
     def _pull(self, ctx: str) -> PulledStatus:
         request = self._cache.request(ctx)
@@ -233,7 +238,7 @@ class AsyncTenantStatusClient(_BaseClient):
         self._http = httpx.AsyncClient(
             transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
         )
-        self._flights: dict[str, _Flight[anyio.Event]] = {}
+        self._flights = SingleFlight(anyio.Event)
 
     async def get_state(self, context_identifier: str) -> PulledStatus:
         """The tenant's state: from the cache while fresh, else from the service."""
@@ -284,24 +289,24 @@ class AsyncTenantStatusClient(_BaseClient):
         await self.aclose()
 
     async def _shared_pull(self, ctx: str) -> PulledStatus:
-        while (flight := self._flights.get(ctx)) is not None:
+        while True:
+            flight, lead = self._flights.join(ctx)
+            if lead:
+                break
             await flight.done.wait()
             status = flight.outcome()
             if status is not None:
                 return status
             # The leader was cancelled before it had an answer: lead a new flight.
-        flight = self._flights[ctx] = _Flight(anyio.Event())
+        status, error = None, None
         try:
             status = await self._pull(ctx)
-        except Exception as exc:
-            flight.error = exc
-            raise
-        else:
-            flight.status = status
             return status
+        except Exception as exc:
+            error = exc
+            raise
         finally:
-            del self._flights[ctx]
-            flight.done.set()
+            self._flights.land(ctx, flight, status, error)
 
     async def _pull(self, ctx: str) -> PulledStatus:
         request = self._cache.request(ctx)
@@ -323,46 +328,3 @@ class AsyncTenantStatusClient(_BaseClient):
                     return response
                 failure = _server_error(url, response, ctx)
             await anyio.sleep(run.next_delay(failure))
-
-
-class _Event(Protocol):
-    def set(self) -> None: ...
-
-
-_E = TypeVar("_E", bound=_Event)
-
-
-class _Flight(Generic[_E]):
-    """One pull in progress, awaited by the other callers asking for the same tenant."""
-
-    __slots__ = ("done", "error", "status")
-
-    def __init__(self, done: _E) -> None:
-        self.done = done
-        self.status: PulledStatus | None = None
-        self.error: Exception | None = None
-
-    def outcome(self) -> PulledStatus | None:
-        """The leader's answer or error; None when it stopped without either."""
-        if self.error is not None:
-            raise self.error
-        return self.status
-
-
-def _lead(
-    flight: _Flight[threading.Event],
-    pull: Callable[[], PulledStatus],
-    end: Callable[[str], None],
-    ctx: str,
-) -> PulledStatus:
-    try:
-        status = pull()
-    except Exception as exc:
-        flight.error = exc
-        raise
-    else:
-        flight.status = status
-        return status
-    finally:
-        end(ctx)
-        flight.done.set()
