@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
@@ -21,7 +20,7 @@ def dispatch(
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Deliver notifications for the service that started this process."""
-    from tenantstatus.delivery.worker import run_dispatch_worker
+    from tenantstatus.delivery.worker import run_dispatch_process
 
     try:
         settings = Settings.from_env()
@@ -30,9 +29,4 @@ def dispatch(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(run_dispatch_worker(settings, channel_fd))
-    else:
-        uvloop.run(run_dispatch_worker(settings, channel_fd))
+    run_dispatch_process(settings, channel_fd)

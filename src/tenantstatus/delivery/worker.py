@@ -20,11 +20,21 @@ from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
 
-__all__ = ["run_dispatch_worker"]
+__all__ = ["run_dispatch_process", "run_dispatch_worker"]
 
 log = logging.getLogger(__name__)
 
 _UP_BUFFER = 1024 * 1024
+
+
+def run_dispatch_process(settings: Settings, channel_fd: int) -> None:
+    """Be a dispatch process until it ends: on uvloop when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run_dispatch_worker(settings, channel_fd))
+    else:
+        uvloop.run(run_dispatch_worker(settings, channel_fd))
 
 
 async def run_dispatch_worker(settings: Settings, channel_fd: int) -> None:
