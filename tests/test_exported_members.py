@@ -129,10 +129,10 @@ def test_state_api_exports() -> None:
 
 def test_tenants_exports() -> None:
     assert sorted(tenantstatus.service.tenants.__all__) == [
-        "ChangeFeed",
         "ImportItem",
         "Scheduler",
         "TenantService",
+        "follow_changes",
     ]
 
 

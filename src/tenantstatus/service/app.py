@@ -10,6 +10,7 @@ body limit, then FastAPI with the operator API, health and metrics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -37,7 +38,7 @@ from tenantstatus.service.push.applications import ApplicationService
 from tenantstatus.service.services import Services, ServicesDep
 from tenantstatus.service.state import StateCache, StateRoute, ValidityClock
 from tenantstatus.service.status import status_router
-from tenantstatus.service.tenants import ChangeFeed, Scheduler, TenantService
+from tenantstatus.service.tenants import Scheduler, TenantService, follow_changes
 from tenantstatus.service.tenants import routes as tenant_routes
 from tenantstatus.store import SqlStore, StoreUnavailable
 from tenantstatus.store.secret_box import SecretBox
@@ -99,7 +100,6 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         issuer=settings.resolved_public_url,
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
-    feed = ChangeFeed(store.changes, tenants)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,7 +116,9 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         await keys.load()
         loaded = await tenants.load_cache()
         log.info("state cache loaded: %d tenants", loaded)
-        feed.start()
+        feed = asyncio.create_task(
+            follow_changes(store.changes, tenants), name="tenantstatus-change-feed"
+        )
         services.ready = True
         scheduler.start()
         delivery.start()
@@ -126,7 +128,9 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         finally:
             services.ready = False
             key_refresher.cancel()
-            await feed.stop()
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
             await scheduler.stop()
             await delivery.stop()
             await store.close()
