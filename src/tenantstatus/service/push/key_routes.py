@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
-from tenantstatus.service.services import services_of
+from tenantstatus.service.services import ServicesDep
 
 __all__ = ["router"]
 
@@ -49,15 +49,14 @@ def _page(keys: KeyService) -> KeyPage:
 
 
 @router.get("")
-async def list_keys(request: Request, operator: Operator) -> KeyPage:
+async def list_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """The signing keys."""
-    return _page(services_of(request).keys)
+    return _page(services.keys)
 
 
 @router.post("/rotate")
-async def rotate_keys(request: Request, operator: Operator) -> KeyPage:
+async def rotate_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
-    keys: KeyService = services_of(request).keys
-    await keys.rotate()
-    services_of(request).delivery.keys_rotated()
-    return _page(keys)
+    await services.keys.rotate()
+    services.delivery.keys_rotated()
+    return _page(services.keys)

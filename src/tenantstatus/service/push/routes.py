@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
 from tenantstatus.service.access import Caller, Operator, require_access
@@ -28,15 +28,14 @@ from tenantstatus.service.push.schemas import (
     RecoverOut,
     UrlBody,
 )
-from tenantstatus.service.services import services_of
+from tenantstatus.service.services import Services, ServicesDep
 from tenantstatus.store.push_records import DeliveryStatus
 
 __all__ = ["router"]
 
 
-def _applications(request: Request) -> ApplicationService:
-    service: ApplicationService = services_of(request).applications
-    return service
+def _applications(services: ServicesDep) -> ApplicationService:
+    return services.applications
 
 
 Applications = Annotated[ApplicationService, Depends(_applications)]
@@ -57,10 +56,9 @@ router = APIRouter(
 )
 
 
-def _credentials(request: Request, credentials: NewCredentials) -> ApplicationCredentials:
-    now = services_of(request).tenants.clock.now()
+def _credentials(services: Services, credentials: NewCredentials) -> ApplicationCredentials:
     return ApplicationCredentials(
-        Application=ApplicationOut.of(credentials.application, now),
+        Application=ApplicationOut.of(credentials.application, services.clock.now()),
         Token=credentials.token,
         Secret=credentials.secret,
     )
@@ -68,18 +66,18 @@ def _credentials(request: Request, credentials: NewCredentials) -> ApplicationCr
 
 @router.post("/applications", status_code=201)
 async def create_application(
-    body: ApplicationCreate, request: Request, applications: Applications, operator: Operator
+    body: ApplicationCreate, services: ServicesDep, applications: Applications, operator: Operator
 ) -> ApplicationCredentials:
     """Register an application. Its token and secret are shown in this answer only."""
-    return _credentials(request, await applications.create(body.Name, body.Url))
+    return _credentials(services, await applications.create(body.Name, body.Url))
 
 
 @router.get("/applications")
 async def list_applications(
-    request: Request, applications: Applications, caller: Caller
+    services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationPage:
     """Every application (an application's token sees only itself), with delivery counts."""
-    now = services_of(request).tenants.clock.now()
+    now = services.clock.now()
     counts = await applications.store.delivery_counts()
     found = await applications.store.list_applications()
     return ApplicationPage(
@@ -95,48 +93,48 @@ async def list_applications(
 
 @router.get("/applications/{application_id}")
 async def show_application(
-    application_id: AppId, request: Request, applications: Applications, caller: Caller
+    application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationOut:
     """One application, with its delivery counts by status."""
     require_access(caller, application_id)
     application = await applications.get(application_id)
     counts = await applications.store.delivery_counts()
     mine = {status: n for (app, status), n in counts.items() if app == application_id}
-    return ApplicationOut.of(application, services_of(request).tenants.clock.now(), mine)
+    return ApplicationOut.of(application, services.clock.now(), mine)
 
 
 @router.put("/applications/{application_id}/url")
 async def set_url(
     application_id: AppId,
     body: UrlBody,
-    request: Request,
+    services: ServicesDep,
     applications: Applications,
     caller: Caller,
 ) -> ApplicationOut:
     """Change the State Change URL."""
     require_access(caller, application_id)
     updated = await applications.set_url(application_id, body.Url)
-    return ApplicationOut.of(updated, services_of(request).tenants.clock.now())
+    return ApplicationOut.of(updated, services.clock.now())
 
 
 @router.post("/applications/{application_id}/rotate-secret")
 async def rotate_secret(
-    application_id: AppId, request: Request, applications: Applications, caller: Caller
+    application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationCredentials:
     """A new webhook secret, shown once; the old one keeps signing for 24 hours."""
     require_access(caller, application_id)
-    return _credentials(request, await applications.rotate_secret(application_id))
+    return _credentials(services, await applications.rotate_secret(application_id))
 
 
 @router.post("/applications/{application_id}/enable")
 async def enable_application(
-    application_id: AppId, request: Request, applications: Applications, caller: Caller
+    application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationOut:
     """Re-enable a subscription (e.g. after the receiver answered 410)."""
     require_access(caller, application_id)
     updated = await applications.set_enabled(application_id, True, None)
-    services_of(request).delivery.wake()
-    return ApplicationOut.of(updated, services_of(request).tenants.clock.now())
+    services.delivery.wake()
+    return ApplicationOut.of(updated, services.clock.now())
 
 
 @router.put("/applications/{application_id}/approvals/{context_identifier}")
@@ -222,12 +220,12 @@ async def show_delivery(
 
 @router.post("/deliveries/{delivery_id}/redeliver")
 async def redeliver(
-    delivery_id: DeliveryId, request: Request, applications: Applications, caller: Caller
+    delivery_id: DeliveryId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> DeliveryDetail:
     """Send a delivery again, from the first step of the retry schedule."""
     await _owned_delivery(applications, caller, delivery_id)
-    await applications.store.requeue([delivery_id], services_of(request).tenants.clock.now())
-    services_of(request).delivery.wake()
+    await applications.store.requeue([delivery_id], services.clock.now())
+    services.delivery.wake()
     return await _owned_delivery(applications, caller, delivery_id)
 
 
@@ -235,7 +233,7 @@ async def redeliver(
 async def recover(
     application_id: AppId,
     body: RecoverBody,
-    request: Request,
+    services: ServicesDep,
     applications: Applications,
     caller: Caller,
 ) -> RecoverOut:
@@ -246,6 +244,6 @@ async def recover(
         application_id, body.Since, limit=body.Limit + 1
     )
     batch = ids[: body.Limit]
-    recovered = await applications.store.requeue(batch, services_of(request).tenants.clock.now())
-    services_of(request).delivery.wake()
+    recovered = await applications.store.requeue(batch, services.clock.now())
+    services.delivery.wake()
     return RecoverOut(Recovered=recovered, Remaining=len(ids) > body.Limit)

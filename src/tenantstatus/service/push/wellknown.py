@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
-from tenantstatus.service.services import services_of
+from tenantstatus.service.services import ServicesDep
 
 __all__ = ["router"]
 
@@ -15,15 +15,15 @@ _CACHE = {"cache-control": "public, max-age=300"}
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(request: Request) -> JSONResponse:
+async def jwks(services: ServicesDep) -> JSONResponse:
     """The public keys that verify notification tokens still valid now."""
-    return JSONResponse(services_of(request).keys.jwks(), headers=_CACHE)
+    return JSONResponse(services.keys.jwks(), headers=_CACHE)
 
 
 @router.get("/.well-known/openid-configuration")
-async def discovery(request: Request) -> JSONResponse:
+async def discovery(services: ServicesDep) -> JSONResponse:
     """The issuer and where its keys are."""
-    issuer: str = services_of(request).issuer
+    issuer = services.issuer
     document = {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/.well-known/jwks.json",

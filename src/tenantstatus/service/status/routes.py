@@ -87,17 +87,19 @@ class _Timer:
 
 
 def _store(request: Request) -> ServiceStore:
-    store = services_of(request).store
-    return store
+    return services_of(request).store
 
 
 def _tenants(request: Request) -> TenantService:
-    tenants: TenantService = services_of(request).tenants
-    return tenants
+    return services_of(request).tenants
+
+
+def _now(request: Request) -> datetime:
+    return services_of(request).clock.now()
 
 
 def _base_url(request: Request) -> str:
-    return str(services_of(request).issuer).rstrip("/")
+    return services_of(request).issuer.rstrip("/")
 
 
 def _html(
@@ -281,7 +283,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             base_url=base,
             changes=change_rows(changes, zone),
             planned=planned_rows(planned, zone),
-            now=_tenants(request).clock.now(),
+            now=_now(request),
         )
         return _feed_response(feed, timer, private=not public_overview)
 
@@ -296,7 +298,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         if not is_valid_context_identifier(context_identifier):
             return _unknown_tenant(timer, context_identifier, zone)
         store = _store(request)
-        now = _tenants(request).clock.now()
+        now = _now(request)
         bounds = day_boundaries(now.astimezone(zone.tz).date(), BAR_DAYS, zone.tz)
         since, checkpoint = bounds[0], bounds[-2]
         rollup = rollups.get(context_identifier, zone.name, checkpoint)
@@ -358,7 +360,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
     async def summary(request: Request, context_identifier: str) -> Response:
         """The tenant's status in the shape of Statuspage's v2 summary.json."""
         timer = _Timer()
-        now = _tenants(request).clock.now()
+        now = _now(request)
         data = await _page_data(request, context_identifier, now, HISTORY_ROWS)
         if data is None:
             return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
@@ -383,7 +385,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
     async def tenant_feed(request: Request, context_identifier: str) -> Response:
         """Atom feed of one tenant's state changes and planned operations."""
         timer = _Timer()
-        now = _tenants(request).clock.now()
+        now = _now(request)
         data = await _page_data(request, context_identifier, now, FEED_ENTRIES)
         if data is None:
             return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
@@ -412,7 +414,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         timer = _Timer()
         if not is_valid_context_identifier(context_identifier):
             return problem(404, "Not found", "not a ContextIdentifier")
-        answer = _tenants(request).cache.get(context_identifier)
+        answer = services_of(request).cache.get(context_identifier)
         state = TenantState.Unknown if answer is None else answer.state
         body = render("badge.svg", badge=badge_for(context_identifier, state))
         return Response(

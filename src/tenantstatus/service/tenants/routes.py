@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from starlette.exceptions import HTTPException
 
 from tenantstatus.lifecycle import OperationRequest
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
 from tenantstatus.service.access import Operator
 from tenantstatus.service.errors import UnknownScheduledOperation, UnknownTenant
-from tenantstatus.service.services import services_of
+from tenantstatus.service.services import ServicesDep
 from tenantstatus.service.tenants.operations import request_from
 from tenantstatus.service.tenants.schemas import (
     ContextId,
@@ -40,9 +40,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _service(request: Request) -> TenantService:
-    service: TenantService = services_of(request).tenants
-    return service
+def _service(services: ServicesDep) -> TenantService:
+    return services.tenants
 
 
 Service = Annotated[TenantService, Depends(_service)]
