@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import AsyncGenerator, Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = ["ALL_TENANTS", "CHANGE_CHANNEL", "listen_for_changes"]
 
@@ -26,6 +25,9 @@ ALL_TENANTS = "*"
 _QUEUE = 10_000
 _PING_EVERY = 5.0
 _CONNECT_TIMEOUT = 10.0
+
+# asyncpg's listener callback: (connection, pid, channel, payload).
+Heard = Callable[[object, int, str, str], None]
 
 
 async def listen_for_changes(
@@ -60,7 +62,9 @@ def _put(queue: asyncio.Queue[str], payload: str) -> None:
         queue.put_nowait(ALL_TENANTS)
 
 
-async def _listen(engine: AsyncEngine, heard: Any, queue: asyncio.Queue[str], retry: float) -> None:
+async def _listen(
+    engine: AsyncEngine, heard: Heard, queue: asyncio.Queue[str], retry: float
+) -> None:
     while True:
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
@@ -78,8 +82,10 @@ async def _listen(engine: AsyncEngine, heard: Any, queue: asyncio.Queue[str], re
         await asyncio.sleep(retry)
 
 
-async def _hold(connection: Any, heard: Any, queue: asyncio.Queue[str]) -> None:
+async def _hold(connection: AsyncConnection, heard: Heard, queue: asyncio.Queue[str]) -> None:
     raw = (await connection.get_raw_connection()).driver_connection
+    if raw is None:
+        raise ConnectionError("the pooled connection has lost its asyncpg connection")
     closed = asyncio.Event()
     raw.add_termination_listener(lambda _: closed.set())
     await raw.add_listener(CHANGE_CHANNEL, heard)
