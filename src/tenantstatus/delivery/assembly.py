@@ -7,7 +7,6 @@ event loop, or (with `delivery_processes` > 0) in `tenantstatus dispatch` childr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx2 as httpx
 
@@ -24,7 +23,6 @@ from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
 
 __all__ = [
-    "DispatcherParts",
     "build_dispatcher",
     "delivery_transport",
     "open_delivery",
@@ -47,15 +45,6 @@ def delivery_transport(policy: UrlPolicy, settings: Settings) -> httpx.AsyncBase
     return safe_async_transport(policy, limits=limits)
 
 
-@dataclass(frozen=True, slots=True)
-class DispatcherParts:
-    """A dispatcher with the recipient cache and transport it owns."""
-
-    dispatcher: Dispatcher
-    recipients: RecipientDirectory
-    transport: httpx.AsyncBaseTransport
-
-
 def build_dispatcher(
     settings: Settings,
     store: SqlStore,
@@ -65,8 +54,8 @@ def build_dispatcher(
     *,
     observe: Observer,
     report_depth: Callable[[int], None],
-) -> DispatcherParts:
-    """The dispatcher `settings` describe, over `store`, signing with `keys`."""
+) -> InProcessDelivery:
+    """The dispatcher `settings` describe, over `store`, signing with `keys`; not started."""
     policy = url_policy(settings)
     recipients = RecipientDirectory(store, box)
     transport = delivery_transport(policy, settings)
@@ -86,7 +75,7 @@ def build_dispatcher(
         observe=observe,
         report_depth=report_depth,
     )
-    return DispatcherParts(dispatcher, recipients, transport)
+    return InProcessDelivery(dispatcher, recipients, transport)
 
 
 def open_delivery(
@@ -108,7 +97,6 @@ def open_delivery(
             report_depth=report_depth,
             stop_timeout=settings.delivery_timeout + 10,
         )
-    parts = build_dispatcher(
+    return build_dispatcher(
         settings, store, box, keys, clock, observe=observe, report_depth=report_depth
     )
-    return InProcessDelivery(parts.dispatcher, parts.recipients, parts.transport)

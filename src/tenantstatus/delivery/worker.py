@@ -15,7 +15,8 @@ import socket
 from tenantstatus.clock import SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery import channel
-from tenantstatus.delivery.assembly import DispatcherParts, build_dispatcher
+from tenantstatus.delivery.assembly import build_dispatcher
+from tenantstatus.delivery.control import InProcessDelivery
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
@@ -52,7 +53,7 @@ async def run_dispatch_worker(settings: Settings, channel_fd: int) -> None:
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
     keys = KeyService(store, box, clock, settings.signing_alg)
     await keys.refresh()
-    parts = build_dispatcher(
+    delivery = build_dispatcher(
         settings,
         store,
         box,
@@ -61,9 +62,9 @@ async def run_dispatch_worker(settings: Settings, channel_fd: int) -> None:
         observe=lambda outcome, latency: report(channel.attempt(outcome, latency)),
         report_depth=lambda rows: report(channel.depth(rows)),
     )
-    parts.dispatcher.start()
+    delivery.start()
     refresher = asyncio.create_task(keys.keep_fresh())
-    listening = asyncio.create_task(_listen(reader, parts, keys))
+    listening = asyncio.create_task(_listen(reader, delivery, keys))
     terminated = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,25 +75,26 @@ async def run_dispatch_worker(settings: Settings, channel_fd: int) -> None:
     finally:
         for task in (listening, waiting, refresher):
             task.cancel()
-        await parts.dispatcher.stop()
-        await parts.transport.aclose()
+        await delivery.stop()
         await store.close()
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()
 
 
-async def _listen(reader: asyncio.StreamReader, parts: DispatcherParts, keys: KeyService) -> None:
+async def _listen(
+    reader: asyncio.StreamReader, delivery: InProcessDelivery, keys: KeyService
+) -> None:
     """Follow the service's messages until it closes the channel."""
     with contextlib.suppress(ConnectionError, ValueError):
         async for line in reader:
             verb, args = channel.parse(line)
             if verb == "wake":
-                parts.dispatcher.wake()
+                delivery.wake()
             elif verb == "keys":
                 try:
                     await keys.refresh()
                 except Exception as exc:
                     log.warning("could not reload signing keys: %s", exc)
             elif verb == "forget" and len(args) == 1:
-                parts.recipients.forget(args[0])
+                delivery.forget(args[0])
