@@ -219,6 +219,12 @@ async def test_a_request_waits_for_a_free_connection_only_as_long_as_the_pool_ti
                 await first
 
 
+async def test_port_zero_is_refused_not_dialled_as_the_default_port() -> None:
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError, match="port 0 cannot be dialled"):
+            await http.post("http://127.0.0.1:0/hook", content=b"x")
+
+
 async def test_a_header_value_with_a_line_break_is_refused_before_sending() -> None:
     async with scripted(OK) as server, client() as http:
         request = http.build_request("POST", f"http://127.0.0.1:{server.port}/", content=b"x")

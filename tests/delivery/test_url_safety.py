@@ -88,6 +88,9 @@ MALFORMED = [
     pytest.param("ftp://example.com/", "scheme", id="ftp"),
     pytest.param("file:///etc/passwd", "scheme", id="file"),
     pytest.param("https://example.com:99999/", "port 99999", id="port-range"),
+    pytest.param("https://8.8.8.8:0/", "port 0", id="port-zero"),
+    pytest.param("https://example.com:0/hook", "port 0", id="port-zero-name"),
+    pytest.param("https://example.com:00/", "port 0", id="port-zero-padded"),
 ]
 
 
@@ -113,6 +116,14 @@ def test_malformed_urls_are_refused_with_the_reason(url: str, reason: str) -> No
     with pytest.raises(UnsafeUrl) as refused:
         STRICT.check_url_syntax(url)
     assert reason in refused.value.reason
+
+
+async def test_port_zero_is_refused_although_the_address_is_public() -> None:
+    policy = UrlPolicy(allow_http=True)
+    with pytest.raises(UnsafeUrl) as refused:
+        await policy.check_url("http://8.8.8.8:0/", StaticResolver())
+    assert refused.value.reason == "port 0 is out of range"
+    assert policy.check_url_syntax("http://8.8.8.8:80/") == "http://8.8.8.8/"
 
 
 def test_a_refusal_tells_the_operator_what_to_change() -> None:

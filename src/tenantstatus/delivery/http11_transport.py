@@ -145,7 +145,13 @@ class Http11Transport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout", {})
         head = _request_head(method, request)
         body = await request.aread()
-        origin = (url.raw_scheme, url.raw_host, url.port or _DEFAULT_PORTS[url.raw_scheme])
+        if url.port == 0:
+            # Registration refuses it; a URL stored before that rule must not reach port 80.
+            raise httpx.ConnectError(
+                "port 0 cannot be dialled; change the State Change URL to the receiver's port"
+            )
+        port = url.port if url.port is not None else _DEFAULT_PORTS[url.raw_scheme]
+        origin = (url.raw_scheme, url.raw_host, port)
         for _ in range(2):
             connection = await self._checkout(origin, timeouts)
             try:

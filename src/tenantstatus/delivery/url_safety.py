@@ -85,6 +85,7 @@ _IPV6_RULES: tuple[tuple[ipaddress.IPv6Network, str], ...] = (
     (_V6("ff00::/8"), "multicast"),
 )
 _GLOBAL_UNICAST = _V6("2000::/3")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 _NAT64 = _V6("64:ff9b::/96")
 
 # Every one of these is also inside a refused range; they are listed so that a wide
@@ -410,7 +411,8 @@ class UrlPolicy:
         host = parsed.raw_host.decode("ascii")
         if not host:
             raise UnsafeUrl(url, "it has no host")
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        # Not `parsed.port or ...`: port 0 is falsy and would pass as the default port.
+        port = parsed.port if parsed.port is not None else _DEFAULT_PORTS[parsed.scheme]
         if not 0 < port < 65536:
             raise UnsafeUrl(url, f"port {port} is out of range")
         try:
