@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tenantstatus.clock import SystemClock
+from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.delivery import Dispatcher, DispatcherSettings, RetrySchedule
 from tenantstatus.delivery.recipients import RecipientDirectory
 from tenantstatus.lifecycle import Operation
@@ -19,6 +20,7 @@ from tenantstatus.store.push_records import Application, Delivery, DeliveryStatu
 from tenantstatus.store.secret_box import SecretBox
 from tenantstatus.tokens import SigningKey, SigningKeyRing
 from tests.store.test_contract import NOW, provision, run
+from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +51,13 @@ async def one_delivery(store: SqlStore, box: SecretBox) -> None:
     await run(store, "Cust1", Operation.SUSPEND)
 
 
-async def dispatch(store: SqlStore, handler: Handler) -> Delivery:
+async def dispatch(
+    store: SqlStore,
+    handler: Handler,
+    *,
+    clock: Clock | None = None,
+    settings: DispatcherSettings | None = None,
+) -> Delivery:
     """Run a dispatcher until the one delivery has an attempt; that delivery."""
     box = SecretBox(Fernet.generate_key())
     await one_delivery(store, box)
@@ -60,9 +68,9 @@ async def dispatch(store: SqlStore, handler: Handler) -> Delivery:
         RecipientDirectory(store, box),
         lambda: ring,
         httpx.MockTransport(handler),
-        SystemClock(),
+        clock or SystemClock(),
         issuer="https://status.example.com",
-        settings=DispatcherSettings(schedule=RetrySchedule.parse("0,60")),
+        settings=settings or DispatcherSettings(schedule=RetrySchedule.parse("0,60")),
         observe=lambda outcome, latency: attempted.set(),
     )
     dispatcher.start()
@@ -100,3 +108,33 @@ async def test_an_unexpected_error_is_a_failed_attempt_not_a_stranded_delivery(
     assert delivery.last_error is not None
     assert "internal error (RuntimeError)" in delivery.last_error
     assert delivery.next_attempt_at is not None and delivery.next_attempt_at > NOW
+
+
+# The issue's numbers: a 15 s timeout and a 5 s step, which used to count from the start.
+SHORT_STEP = DispatcherSettings(timeout=15.0, schedule=RetrySchedule.parse("0,5"))
+
+
+async def test_a_retry_waits_its_step_after_the_attempt_timed_out(store: SqlStore) -> None:
+    clock = ManualClock(NOW)
+
+    def hang_past_the_timeout(request: httpx.Request) -> httpx.Response:
+        clock.advance(15)
+        raise httpx.ReadTimeout("no data within 15 s", request=request)
+
+    delivery = await dispatch(store, hang_past_the_timeout, clock=clock, settings=SHORT_STEP)
+    ended = clock.now()
+    assert delivery.status is DeliveryStatus.PENDING
+    assert delivery.last_error == "no answer within 15 s"
+    assert delivery.next_attempt_at == ended + timedelta(seconds=5)
+
+
+async def test_retry_after_counts_from_when_the_answer_came(store: SqlStore) -> None:
+    clock = ManualClock(NOW)
+
+    def slow_then_busy(request: httpx.Request) -> httpx.Response:
+        clock.advance(12)
+        return httpx.Response(503, headers={"Retry-After": "30"})
+
+    delivery = await dispatch(store, slow_then_busy, clock=clock, settings=SHORT_STEP)
+    assert delivery.last_error == "HTTP 503"
+    assert delivery.next_attempt_at == clock.now() + timedelta(seconds=30)

@@ -227,7 +227,7 @@ class Dispatcher:
             error = f"HTTP {status}" + (
                 " (redirects are not followed)" if 300 <= status < 400 else ""
             )
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock.now())
             self._retry(
                 delivery,
                 now,
@@ -275,8 +275,10 @@ class Dispatcher:
     ) -> None:
         latency = time.perf_counter() - started
         attempt = Attempt(now, int(latency * 1000), status, error, excerpt)
+        # The delay counts from the end of the attempt: counted from its start, a step
+        # shorter than the timeout would have elapsed by the time the attempt timed out.
         when = self.settings.schedule.next_attempt(
-            delivery.attempts + 1, now, retry_after=retry_after
+            delivery.attempts + 1, self.clock.now(), retry_after=retry_after
         )
         if when is None:
             self._observe("dead", latency)
