@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import anyio
 import anyio.abc
@@ -21,12 +21,9 @@ import h11
 import httpx2 as httpx
 import pytest
 from anyio.streams.tls import TLSListener
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tenantstatus.delivery import StaticResolver, UnsafeAddress, UrlPolicy, safe_async_transport
+from tests.support.private_ca import PrivateCA
 
 pytestmark = pytest.mark.anyio
 
@@ -234,64 +231,9 @@ class Certificates:
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     """A throwaway CA and a server certificate for `receiver.test` only."""
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tenantstatus test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "receiver.test")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("receiver.test")]), False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    directory = tmp_path_factory.mktemp("tls")
-    (directory / "leaf.pem").write_bytes(
-        leaf.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(directory / "leaf.pem")
-    client = ssl.create_default_context(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
-    return Certificates(server, client)
+    ca = PrivateCA.create()
+    leaf = ca.issue(tmp_path_factory.mktemp("tls"), "receiver.test")
+    return Certificates(leaf.server_context(), ca.client_context())
 
 
 async def test_tls_verifies_the_url_host_not_the_address_dialled(
@@ -311,3 +253,64 @@ async def test_tls_verifies_the_url_host_not_the_address_dialled(
     assert [(r.host, r.body) for r in receiver.requests] == [
         (f"receiver.test:{receiver.port}", b"1")
     ]
+
+
+async def test_a_certificate_from_an_untrusted_ca_says_how_to_trust_it(
+    certificates: Certificates,
+) -> None:
+    resolver = StaticResolver({"receiver.test": ["127.0.0.1"]})
+    policy = UrlPolicy(allowed_networks=["127.0.0.0/8"])
+    async with (
+        loopback_receiver(tls=certificates.server) as receiver,
+        safe_client(policy, resolver) as client,  # the default trust store
+    ):
+        with pytest.raises(httpx.ConnectError) as failed:
+            await client.post(f"https://receiver.test:{receiver.port}/hook", content=b"1")
+    assert str(failed.value).startswith("TLS handshake failed: the receiver's certificate")
+    assert "unable to get local issuer certificate" in str(failed.value)
+    assert "SSL_CERT_FILE" in str(failed.value)
+    assert receiver.requests == []
+
+
+@dataclass
+class HangUp:
+    """A peer that hangs up once the client has started a TLS handshake."""
+
+    port: int = 0
+    received: list[bytes] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def hangs_up_after_the_client_hello(*, reset: bool = False) -> AsyncIterator[HangUp]:
+    """Read the header of each connection's first TLS record, then close (RST if `reset`)."""
+    peer = HangUp()
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            peer.received.append(await stream.receive(5))
+            if reset:
+                sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)  # noqa: S610
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    peer.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
+    async with listener, anyio.create_task_group() as tasks:
+        tasks.start_soon(listener.serve, handle)
+        try:
+            yield peer
+        finally:
+            tasks.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+async def test_a_peer_hanging_up_after_the_client_hello_is_named(reset: bool) -> None:
+    async with (
+        hangs_up_after_the_client_hello(reset=reset) as peer,
+        safe_client(LOOPBACK_ALLOWED) as client,
+    ):
+        with pytest.raises(httpx.ConnectError) as failed:
+            await client.post(f"https://127.0.0.1:{peer.port}/hook", content=b"{}")
+    assert [header[:1] for header in peer.received] == [b"\x16"]  # one handshake record
+    assert str(failed.value).startswith(
+        "TLS handshake failed: the receiver closed the connection during the handshake"
+    )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from tests.push.conftest import operate, register, tenant
 from tests.support.processes import ServiceProcess
@@ -37,3 +42,46 @@ def test_a_retry_starts_its_step_after_the_timed_out_attempt_ended(
     assert first["Error"] == "no answer within 1 s"
     ended = datetime.fromisoformat(first["At"]).timestamp() + first["LatencyMs"] / 1000
     assert datetime.fromisoformat(second["At"]).timestamp() - ended >= 0.29
+
+
+@pytest.fixture
+def hangs_up_after_the_client_hello() -> Iterator[int]:
+    """A loopback TCP port whose peer reads a TLS ClientHello, then closes the connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(5)
+                header = connection.recv(5, socket.MSG_WAITALL)
+                # All of it: closing with unread bytes would send a RST, not a FIN.
+                connection.recv(int.from_bytes(header[3:5]), socket.MSG_WAITALL)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    done.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_an_attempt_names_a_receiver_that_hung_up_during_the_tls_handshake(
+    push_service: ServiceProcess, hangs_up_after_the_client_hello: int
+) -> None:
+    app = register(push_service, f"https://127.0.0.1:{hangs_up_after_the_client_hello}/hook")
+    tenant(push_service, "PushTlsHangUp", app)
+    operate(push_service, "PushTlsHangUp", "suspend")
+    with push_service.admin() as admin:
+        listed = admin.get("/admin/deliveries", params={"application": app.id}).json()
+    (delivery,) = listed["Deliveries"]
+    (first, *_) = attempts(push_service, delivery["Id"], 1)
+    assert first["Error"] == (
+        "ConnectError: TLS handshake failed: "
+        "the receiver closed the connection during the handshake"
+    )

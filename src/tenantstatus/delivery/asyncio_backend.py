@@ -23,6 +23,8 @@ import httpcore2
 __all__ = ["AsyncioBackend", "AsyncioStream"]
 
 _READ_BUFFER_LIMIT = 256 * 1024
+# OpenSSL's X509_V_ERR_ codes for a chain that ends in a CA nobody trusts.
+_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20})  # UNABLE_TO_GET_ISSUER_CERT{,_LOCALLY}, SELF_SIGNED_*
 
 
 class _Connection(asyncio.Protocol):
@@ -171,7 +173,7 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             raise httpcore2.ConnectTimeout(f"TLS handshake took over {timeout:g} s") from None
         except (OSError, ssl.SSLError) as exc:
             self._transport.close()
-            raise httpcore2.ConnectError(str(exc)) from exc
+            raise httpcore2.ConnectError(_handshake_failure(exc)) from exc
         self._connection.transport = cast(asyncio.Transport, transport)
         return self
 
@@ -183,6 +185,26 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
         if name not in ("ssl_object", "sockname", "peername", "socket"):
             return None
         return self._transport.get_extra_info(name)
+
+
+def _handshake_failure(exc: OSError | ssl.SSLError) -> str:
+    """What went wrong in a TLS handshake, in words an operator can act on."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or exc.reason or str(exc)
+        hint = (
+            "; if a private CA issued it, trust that CA with SSL_CERT_FILE (docs/deployment.md)"
+            if exc.verify_code in _UNKNOWN_ISSUER
+            else ""
+        )
+        return f"TLS handshake failed: the receiver's certificate was refused ({detail}){hint}"
+    # asyncio raises a bare ConnectionResetError, with no message, when the peer
+    # closes before the handshake is done (sslproto's eof_received).
+    if isinstance(exc, ConnectionError | ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        detail = f" ({exc})" if str(exc) else ""
+        return (
+            f"TLS handshake failed: the receiver closed the connection during the handshake{detail}"
+        )
+    return f"TLS handshake failed: {str(exc) or type(exc).__name__}"
 
 
 class AsyncioBackend(httpcore2.AsyncNetworkBackend):

@@ -37,5 +37,15 @@ def httpx_errors() -> Iterator[None]:
     except Exception as exc:
         for core_error, httpx_error in _ERRORS:
             if isinstance(exc, core_error):
-                raise httpx_error(str(exc)) from exc
+                raise httpx_error(_message(exc)) from exc
         raise
+
+
+def _message(exc: BaseException) -> str:
+    """`exc`'s message; for one without, its first cause's that has one, or the cause's type.
+
+    An attempt records `ConnectError: <message>`, which must not end in nothing.
+    """
+    while not str(exc) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc) or f"{type(exc).__name__} (no detail given)"
