@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tests.support.private_ca import IssuedCertificate
 from tests.support.processes import free_port
 
 
@@ -38,17 +39,26 @@ class Received:
 
 
 class Receiver:
-    """Starts a uvicorn server in a thread; `requests` holds what it received."""
+    """Starts a uvicorn server in a thread; `requests` holds what it received.
 
-    def __init__(self) -> None:
+    With `tls`, it serves https with that certificate (see tests/support/private_ca).
+    """
+
+    def __init__(self, tls: IssuedCertificate | None = None) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._attempts: Counter[tuple[str, str]] = Counter()
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=tls.certificate_file if tls else None,
+            ssl_keyfile=tls.key_file if tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
