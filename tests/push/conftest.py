@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -92,3 +93,31 @@ def operate(service: ServiceProcess, ctx: str, operation: str, **params: Any) ->
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def notify_once(service: ServiceProcess, url: str, ctx: str) -> str:
+    """Register an application at `url`, approve it for a new tenant `ctx` and suspend
+    that tenant; the id of the one delivery this queues (in the operation's transaction)."""
+    app = register(service, url, name=ctx)
+    tenant(service, ctx, app)
+    operate(service, ctx, "suspend")
+    with service.admin() as admin:
+        listed = admin.get("/admin/deliveries", params={"application": app.id}).json()
+    (delivery,) = listed["Deliveries"]
+    delivery_id: str = delivery["Id"]
+    return delivery_id
+
+
+def recorded_attempts(
+    service: ServiceProcess, delivery_id: str, count: int
+) -> list[dict[str, Any]]:
+    """The delivery's recorded attempts, oldest first, once there are `count` of them."""
+    with service.admin() as admin:
+        deadline = time.monotonic() + 20
+        while True:
+            detail = admin.get(f"/admin/deliveries/{delivery_id}").json()
+            found: list[dict[str, Any]] = detail["Attempts"]
+            if len(found) >= count:
+                return found
+            assert time.monotonic() < deadline, detail
+            time.sleep(0.05)

@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
 
-from tests.push.conftest import operate, register, tenant
+from tests.push.conftest import notify_once, recorded_attempts
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
-
-
-def attempts(service: ServiceProcess, delivery_id: str, count: int) -> list[dict[str, Any]]:
-    """The delivery's recorded attempts, oldest first, once there are `count` of them."""
-    with service.admin() as admin:
-        deadline = time.monotonic() + 20
-        while True:
-            found: list[dict[str, Any]] = admin.get(f"/admin/deliveries/{delivery_id}").json()[
-                "Attempts"
-            ]
-            if len(found) >= count:
-                return found
-            assert time.monotonic() < deadline, found
-            time.sleep(0.05)
 
 
 def test_a_retry_starts_its_step_after_the_timed_out_attempt_ended(
     push_service: ServiceProcess, receiver: Receiver
 ) -> None:
     # PUSH_ENV: a 1 s timeout and 0.3 s steps; /hang answers after 5 s.
-    app = register(push_service, f"{receiver.url}/hang/hang-step")
-    tenant(push_service, "PushHangStep", app)
-    operate(push_service, "PushHangStep", "suspend")
-    delivery_id = receiver.wait_for("hang-step", 1)[0].headers["webhook-id"]
-    first, second = attempts(push_service, delivery_id, 2)[:2]
+    delivery_id = notify_once(push_service, f"{receiver.url}/hang/hang-step", "PushHangStep")
+    first, second = recorded_attempts(push_service, delivery_id, 2)[:2]
     assert first["Error"] == "no answer within 1 s"
     ended = datetime.fromisoformat(first["At"]).timestamp() + first["LatencyMs"] / 1000
     assert datetime.fromisoformat(second["At"]).timestamp() - ended >= 0.29
@@ -74,13 +55,9 @@ def hangs_up_after_the_client_hello() -> Iterator[int]:
 def test_an_attempt_names_a_receiver_that_hung_up_during_the_tls_handshake(
     push_service: ServiceProcess, hangs_up_after_the_client_hello: int
 ) -> None:
-    app = register(push_service, f"https://127.0.0.1:{hangs_up_after_the_client_hello}/hook")
-    tenant(push_service, "PushTlsHangUp", app)
-    operate(push_service, "PushTlsHangUp", "suspend")
-    with push_service.admin() as admin:
-        listed = admin.get("/admin/deliveries", params={"application": app.id}).json()
-    (delivery,) = listed["Deliveries"]
-    (first, *_) = attempts(push_service, delivery["Id"], 1)
+    url = f"https://127.0.0.1:{hangs_up_after_the_client_hello}/hook"
+    delivery_id = notify_once(push_service, url, "PushTlsHangUp")
+    (first, *_) = recorded_attempts(push_service, delivery_id, 1)
     assert first["Error"] == (
         "ConnectError: TLS handshake failed: "
         "the receiver closed the connection during the handshake"

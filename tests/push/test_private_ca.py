@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.push.conftest import PUSH_ENV, operate, register, tenant
-from tests.push.test_attempts import attempts
+from tests.push.conftest import PUSH_ENV, notify_once, recorded_attempts
 from tests.support.private_ca import PrivateCA
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
@@ -30,24 +29,13 @@ def https_receiver(ca_file: Path) -> Iterator[Receiver]:
     running.stop()
 
 
-def deliver_one(service: ServiceProcess, receiver: Receiver, name: str) -> str:
-    """Register `name` at the receiver, cause one notification; the delivery's id."""
-    app = register(service, f"{receiver.url}/ok/{name}", name=name)
-    ctx = f"PrivateCa{name.title().replace('-', '')}"
-    tenant(service, ctx, app)
-    operate(service, ctx, "suspend")
-    with service.admin() as admin:
-        listed = admin.get("/admin/deliveries", params={"application": app.id}).json()
-    (delivery,) = listed["Deliveries"]
-    delivery_id: str = delivery["Id"]
-    return delivery_id
-
-
 def test_without_the_ca_the_delivery_fails_and_says_how_to_trust_it(
     push_service: ServiceProcess, https_receiver: Receiver
 ) -> None:
-    delivery_id = deliver_one(push_service, https_receiver, "untrusted")
-    (first, *_) = attempts(push_service, delivery_id, 1)
+    delivery_id = notify_once(
+        push_service, f"{https_receiver.url}/ok/untrusted", "PrivateCaUntrusted"
+    )
+    (first, *_) = recorded_attempts(push_service, delivery_id, 1)
     assert first["Error"].startswith(
         "ConnectError: TLS handshake failed: the receiver's certificate was refused "
         "(unable to get local issuer certificate)"
@@ -70,8 +58,10 @@ def test_with_ssl_cert_file_naming_the_ca_the_delivery_arrives(
     try:
         service.start()
         name = f"trusted-{processes}"
-        delivery_id = deliver_one(service, https_receiver, name)
-        (first, *_) = attempts(service, delivery_id, 1)
+        delivery_id = notify_once(
+            service, f"{https_receiver.url}/ok/{name}", f"PrivateCa{processes}"
+        )
+        (first, *_) = recorded_attempts(service, delivery_id, 1)
         assert (first["StatusCode"], first["Error"]) == (200, None)
         (received,) = https_receiver.received(name)
         assert received.headers["webhook-id"] == delivery_id
