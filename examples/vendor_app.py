@@ -2,7 +2,7 @@
 
     tenantstatus sandbox --scenario examples/sandbox-scenario.json \\
         --notify http://127.0.0.1:9000/notify
-    python examples/vendor_app.py --app-id app_... Cust10001 Cust10002 Cust10003
+    .venv/bin/python examples/vendor_app.py --app-id app_... Cust10001 Cust10002 Cust10003
 
 Each tenant gets a worker that calls its API every second: only while it runs, always on
 its current Endpoint, following a move after one 421. The State Change URL
@@ -54,7 +54,9 @@ async def main(service: str, application_id: str, port: int, tenants: list[str])
         print(f"{event.context_identifier}: {event.kind.value}{where}", flush=True)
 
     def notified(verified: VerifiedNotification) -> None:
-        change = verified.change_type.name if verified.change_type else "unknown change"
+        # ChangeType.Upgrade is 0, so test for None rather than for truth.
+        known = verified.change_type
+        change = known.name if known is not None else "unknown change"
         print(f"{verified.context_identifier}: verified {change} notification", flush=True)
 
     async with AsyncTenantStatusClient(service) as client:
