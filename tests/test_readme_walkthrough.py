@@ -289,6 +289,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     sections: dict[str, list[Block]] = {}
     for block in blocks(_with_free_ports(README.read_text())):
         sections.setdefault(block.section, []).append(block)
+    assert len(sections) >= 2, "the README's walkthrough blocks are not marked"
     # The sections are independent, and most of the time is spent waiting: play them at once.
     with ThreadPoolExecutor(len(sections)) as pool:
         plays = [
