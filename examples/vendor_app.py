@@ -1,8 +1,9 @@
 """A tiny vendor application on the tenantstatus SDK, to run against `tenantstatus sandbox`.
 
-    tenantstatus sandbox --scenario examples/sandbox-scenario.json \\
+    .venv/bin/tenantstatus sandbox --port 8090 --scenario examples/sandbox-scenario.json \\
         --notify http://127.0.0.1:9000/notify
-    python examples/vendor_app.py --app-id app_... Cust10001 Cust10002 Cust10003
+    .venv/bin/python examples/vendor_app.py --service http://127.0.0.1:8090 --port 9000 \\
+        --app-id app_... Cust10001 Cust10002 Cust10003
 
 Each tenant gets a worker that calls its API every second: only while it runs, always on
 its current Endpoint, following a move after one 421. The State Change URL
@@ -16,6 +17,7 @@ import argparse
 import contextlib
 
 import anyio
+import httpx2
 import uvicorn
 
 from tenantstatus.client import (
@@ -40,6 +42,8 @@ async def work(gate: AsyncTenantGate, ctx: str, gone: set[str]) -> None:
                     print(f"{ctx}: {response.status_code} {response.text[:100]}", flush=True)
             except TenantNotRunning as refusal:
                 print(f"{ctx}: not calling, {refusal}", flush=True)
+            except httpx2.TransportError as failure:  # the sandbox went away: retry in a second
+                print(f"{ctx}: cannot reach it, {failure}", flush=True)
             await anyio.sleep(1)
 
 
@@ -54,7 +58,9 @@ async def main(service: str, application_id: str, port: int, tenants: list[str])
         print(f"{event.context_identifier}: {event.kind.value}{where}", flush=True)
 
     def notified(verified: VerifiedNotification) -> None:
-        change = verified.change_type.name if verified.change_type else "unknown change"
+        # ChangeType.Upgrade is 0, so test for None rather than for truth.
+        known = verified.change_type
+        change = known.name if known is not None else "unknown change"
         print(f"{verified.context_identifier}: verified {change} notification", flush=True)
 
     async with AsyncTenantStatusClient(service) as client:
@@ -80,7 +86,7 @@ async def main(service: str, application_id: str, port: int, tenants: list[str])
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tenants", nargs="+", metavar="CTX")
-    parser.add_argument("--service", default="http://127.0.0.1:8080")
+    parser.add_argument("--service", default="http://127.0.0.1:8080", help="the state API")
     parser.add_argument("--app-id", required=True, help="the application id (the audience)")
     parser.add_argument("--port", type=int, default=9000, help="where /notify listens")
     args = parser.parse_args()

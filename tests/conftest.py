@@ -11,6 +11,9 @@ from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
 
+# Fails any test that reads beside the checkout: CI runs from a clone with nothing next to it.
+pytest_plugins = ["tests.support.checkout_guard"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -27,7 +27,17 @@ def _wait_for(path: Path, text: str, timeout: float = 20.0) -> None:
     raise AssertionError(f"{text!r} never printed:\n{path.read_text(errors='replace')}")
 
 
-def test_the_example_vendor_app_calls_running_tenants_and_pauses_on_a_notification(
+def _wait_for_line(path: Path, line: str, timeout: float = 20.0) -> None:
+    """Wait until `line` is printed as a whole line, not just inside another one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if line in path.read_text(errors="replace").splitlines():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{line!r} never printed:\n{path.read_text(errors='replace')}")
+
+
+def test_the_example_vendor_app_names_each_verified_change_and_pauses_on_it(
     tmp_path: Path,
 ) -> None:
     port = free_port()
@@ -42,9 +52,14 @@ def test_the_example_vendor_app_calls_running_tenants_and_pauses_on_a_notificati
         _wait_for(out, 'Cust10001: 200 {"ContextIdentifier":"Cust10001","Host":"sod2"')
         _wait_for(out, 'Cust10002: 200 {"ContextIdentifier":"Cust10002"')
         with sandbox.admin() as admin:
-            admin.post("/admin/tenants/Cust10002/operations", json={"Operation": "suspend"})
-        _wait_for(out, "Cust10002: verified Suspend notification")
-        _wait_for(out, "Cust10002: pause")
+            upgrade = {"Operation": "upgrade", "VersionName": "R2", "FileVersion": "2.0"}
+            admin.post("/admin/tenants/Cust10001/operations", json=upgrade).raise_for_status()
+            _wait_for_line(out, "Cust10001: verified Upgrade notification")
+            _wait_for_line(out, "Cust10001: pause")
+            suspend = {"Operation": "suspend"}
+            admin.post("/admin/tenants/Cust10002/operations", json=suspend).raise_for_status()
+        _wait_for_line(out, "Cust10002: verified Suspend notification")
+        _wait_for_line(out, "Cust10002: pause")
         _wait_for(out, "Cust10002: not calling")
     finally:
         app.send_signal(signal.SIGINT)
@@ -56,4 +71,6 @@ def test_the_example_vendor_app_calls_running_tenants_and_pauses_on_a_notificati
             stats = sandbox.stats()
             sandbox.stop()
     assert stats["WhileNotRunning"] == 0
-    assert "Traceback" not in out.read_text(), out.read_text()
+    printed = out.read_text()
+    assert "Traceback" not in printed, printed
+    assert "unknown change" not in printed, printed

@@ -83,7 +83,7 @@ def test_a_step_reads_every_key() -> None:
     assert move.finishing is None and move.occurrences == 1
 
 
-def test_moves_and_incidents_come_unannounced_unless_told_otherwise() -> None:
+def test_moves_and_incidents_are_unscheduled_unless_told_otherwise() -> None:
     scenario = _steps(
         _step(Operation="incident", For=5),
         _step(Operation="move", To="sod3", Planned=True),
@@ -153,4 +153,4 @@ def test_a_step_describes_itself_for_the_banner() -> None:
     (step,) = _steps(_step(Operation="upgrade", At=60, For=30, Every=600)).steps
     assert step.describe() == "upgrade Cust10001 at +60s for 30s, every 600s"
     (move,) = _steps(_step(Operation="move", To="sod3")).steps
-    assert move.describe() == "move Cust10001 at +1s to sod3, unannounced"
+    assert move.describe() == "move Cust10001 at +1s to sod3, unscheduled"

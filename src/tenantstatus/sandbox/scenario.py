@@ -173,7 +173,8 @@ class Step:
         if self.every is not None:
             text += f", every {self.every:g}s"
             text += f", {self.times} times" if self.times is not None else ""
-        return text + ("" if self.planned else ", unannounced")
+        # Unplanned steps still announce their ChangeType; they are only not on the schedule.
+        return text + ("" if self.planned else ", unscheduled")
 
 
 def _default_tenants() -> tuple[SimulatedTenant, ...]:
