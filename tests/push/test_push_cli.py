@@ -42,9 +42,9 @@ def test_app_lifecycle_through_the_cli(push_service: ServiceProcess, receiver: R
     assert json.loads(recovered.stdout) == {"Recovered": 0}
 
 
-def test_keys_rotate_prints_the_new_kid(push_service: ServiceProcess) -> None:
+def test_keys_rotate_now_prints_the_new_kid(push_service: ServiceProcess) -> None:
     before = json.loads(push_service.cli("keys", "list", "--json").stdout)["Keys"]
-    out = push_service.cli("keys", "rotate").stdout
+    out = push_service.cli("keys", "rotate", "--now").stdout
     after = json.loads(push_service.cli("keys", "list", "--json").stdout)["Keys"]
     active = next(k for k in after if k["Active"])
     assert active["Kid"] in out and active["Kid"] not in {k["Kid"] for k in before}
