@@ -160,7 +160,7 @@ class SigningKeyRing:
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
-        """Every key in the ring, by when it signs from: a key not signing yet last."""
+        """Every key in the ring, by when it signs: the newest (maybe not signing yet) last."""
         return tuple(self._published)
 
     def sign(self, claims: Mapping[str, Any]) -> str:
@@ -182,9 +182,14 @@ class SigningKeyRing:
         return {"keys": published}
 
 
-def _signing_order(key: SigningKey) -> float:
-    start = key.starts_signing
-    return start.timestamp() if start is not None else 0.0
+def _signing_order(key: SigningKey) -> tuple[float, float]:
+    # By when its span begins; a key retired before it could sign, by when it retired.
+    start, retired, created = key.starts_signing, key.retired_at, key.created_at
+    begins = min(start, retired) if start is not None and retired is not None else start
+    return (
+        begins.timestamp() if begins is not None else 0.0,
+        created.timestamp() if created is not None else 0.0,
+    )
 
 
 def _signs_at(key: SigningKey, now: datetime) -> bool:
