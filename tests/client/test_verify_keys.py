@@ -1,10 +1,12 @@
-"""When the verifiers fetch the issuer's keys: one fetch for many callers, per-kid limits."""
+"""The verifiers under many callers: one key fetch for all, per-kid limits, threads."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -14,12 +16,13 @@ import pytest
 
 from tenantstatus.client import (
     AsyncNotificationVerifier,
+    DuplicateDelivery,
     NotificationRejected,
     NotificationVerifier,
     UnknownSigningKey,
     VerifiedNotification,
 )
-from tenantstatus.client.keys import KeyPlan, SigningKeys
+from tenantstatus.client.keys import DeliveryLog, KeyPlan, SigningKeys
 from tests.client.conftest import FakeClock
 from tests.client.issuer import AUDIENCE, Issuer
 
@@ -61,6 +64,57 @@ def test_eight_threads_on_a_fresh_verifier_all_verify(issuer: Issuer) -> None:
         thread.join(timeout=30)
     assert [type(o).__name__ for o in outcomes] == ["VerifiedNotification"] * len(bodies)
     assert issuer.jwks_fetches == before + 1, "the threads shared one fetch"
+
+
+def test_one_delivery_verified_by_eight_threads_at_once_is_accepted_once(issuer: Issuer) -> None:
+    verifier = _verifier(issuer)
+    verifier.verify(issuer.notification())  # keys loaded: the threads race on the check
+
+    def race(body: dict[str, Any]) -> list[str]:
+        start = threading.Barrier(8)
+        outcomes: list[str] = []
+
+        def verify() -> None:
+            start.wait()
+            try:
+                verifier.verify(body)
+                outcomes.append("accepted")
+            except DuplicateDelivery:
+                outcomes.append("duplicate")
+
+        threads = [threading.Thread(target=verify) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return sorted(outcomes)
+
+    with _switching_often():
+        for _ in range(10):
+            assert race(issuer.notification()) == ["accepted"] + ["duplicate"] * 7
+
+
+def test_the_delivery_log_is_safe_under_threads(clock: FakeClock) -> None:
+    log = DeliveryLog(clock, max_entries=50)
+    now = clock.now().timestamp()
+    errors: list[Exception] = []
+
+    def remember(thread: int) -> None:
+        try:
+            for n in range(20_000):
+                # Half of them expired at once, so pruning runs on every call.
+                log.remember(f"{thread}-{n}", now - 1 if n % 2 else now + 300)
+        except Exception as exc:
+            errors.append(exc)
+
+    with _switching_often():
+        threads = [threading.Thread(target=remember, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert len(log) <= 50
 
 
 @pytest.mark.anyio
@@ -168,6 +222,17 @@ def test_a_kid_too_long_to_remember_is_malformed(issuer: Issuer) -> None:
 
     with pytest.raises(MalformedNotification, match="longer than"):
         _verifier(issuer).verify(_forged(issuer, "k" * 300))
+
+
+@contextmanager
+def _switching_often() -> Iterator[None]:
+    """Switch threads as often as the interpreter can, so races show."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _forged(issuer: Issuer, kid: str) -> dict[str, Any]:

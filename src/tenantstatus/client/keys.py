@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,12 +179,16 @@ def jwks_uri_from_discovery(document: bytes, issuer: str, url: str) -> str:
 
 
 class DeliveryLog:
-    """Delivery ids already accepted, each kept until its token expires (bounded)."""
+    """Delivery ids already accepted, each kept until its token expires (bounded).
+
+    Safe to share between threads: the sync verifier's callers may be many.
+    """
 
     def __init__(self, clock: Clock, max_entries: int = 100_000) -> None:
         self.clock = clock
         self.max_entries = max_entries
         self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -191,12 +196,15 @@ class DeliveryLog:
     def __contains__(self, delivery_id: object) -> bool:
         return delivery_id in self._seen
 
-    def remember(self, delivery_id: str, until: float) -> None:
-        """Keep `delivery_id` until the epoch second `until`, after which its token expired."""
-        seen = self._seen
-        seen[delivery_id] = until
-        seen.move_to_end(delivery_id)
-        # Insertion order is close to expiry order: prune expired ids from the old end.
+    def remember(self, delivery_id: str, until: float) -> bool:
+        """Keep `delivery_id` until the epoch second `until`; False if it was kept already."""
         now = self.clock.now().timestamp()
-        while seen and (len(seen) > self.max_entries or next(iter(seen.values())) < now):
-            seen.popitem(last=False)
+        seen = self._seen
+        with self._lock:
+            new = delivery_id not in seen
+            seen[delivery_id] = until
+            seen.move_to_end(delivery_id)
+            # Insertion order is close to expiry order: prune expired ids from the old end.
+            while seen and (len(seen) > self.max_entries or next(iter(seen.values())) < now):
+                seen.popitem(last=False)
+        return new

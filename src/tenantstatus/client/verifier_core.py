@@ -203,14 +203,19 @@ class VerifierCore:
         """Check the token and the webhook signature; record the delivery if `remember`."""
         verified = self.check(unverified)
         self.check_webhook(verified, body, headers)
-        if remember:
-            self.remember(verified)
+        if remember and not self.remember(verified):
+            # The same delivery, checked by another thread at the same time, got in first.
+            raise DuplicateDelivery(
+                f"delivery {verified.delivery_id} was accepted before",
+                context_identifier=verified.context_identifier,
+                delivery_id=verified.delivery_id,
+            )
         return verified
 
-    def remember(self, verified: VerifiedNotification) -> None:
-        """Record the delivery as accepted, so a repeat of it is refused."""
+    def remember(self, verified: VerifiedNotification) -> bool:
+        """Record the delivery as accepted, so a repeat is refused; False if it was already."""
         until = float(verified.claims["exp"]) + self.leeway.total_seconds()
-        self.deliveries.remember(verified.delivery_id, until)
+        return self.deliveries.remember(verified.delivery_id, until)
 
     def read(self, body: bytes | str | Mapping[str, Any]) -> Unverified:
         try:
