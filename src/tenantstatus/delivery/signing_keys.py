@@ -3,10 +3,11 @@
 Rotation has two phases. `rotate()` stores a new key that the JWKS publishes at once
 but that signs only `publish_delay` later; the store records that instant
 (`signs_from`), so every node and dispatch process switches to the new key at the
-same moment without being told. The delay is at least the JWKS `Cache-Control`
-max-age plus the nodes' reload interval, so any cached JWKS a receiver holds when the
-first token of the new key arrives already lists it. `rotate(immediately=True)` skips
-the first phase (for a compromised key).
+same moment without being told. The JWKS `Cache-Control` max-age is half the delay
+(at most 300 s); from a delay of 60 s up, the other half covers the nodes' 30 s reload,
+so any JWKS a receiver cached before the rotation has expired when the first token of
+the new key arrives. `rotate(immediately=True)` skips the first phase (for a
+compromised key).
 """
 
 from __future__ import annotations
