@@ -89,6 +89,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "delivery_processes": ("TENANTSTATUS_DELIVERY_PROCESSES", _integer(0)),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
+    "key_publish_seconds": ("TENANTSTATUS_KEY_PUBLISH_SECONDS", _integer(0)),
 }
 
 
@@ -119,6 +120,8 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     # The status overview (/status) and the feed of every tenant: public, or operator-only.
     status_public: bool = False
+    # A rotated signing key is in the JWKS this long before it signs (docs/key-rotation.md).
+    key_publish_seconds: int = 600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

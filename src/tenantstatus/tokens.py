@@ -57,6 +57,13 @@ class SigningKey:
     private_key: _PrivateKey
     created_at: datetime | None = None
     retired_at: datetime | None = None
+    #: When it starts signing; None: from `created_at`. Published from `created_at` on.
+    signs_from: datetime | None = None
+
+    @property
+    def starts_signing(self) -> datetime | None:
+        """When this key signs from: `signs_from`, else `created_at`."""
+        return self.signs_from or self.created_at
 
     @classmethod
     def generate(cls, algorithm: Algorithm, *, now: datetime | None = None) -> SigningKey:
@@ -78,10 +85,11 @@ class SigningKey:
         *,
         created_at: datetime | None = None,
         retired_at: datetime | None = None,
+        signs_from: datetime | None = None,
     ) -> SigningKey:
         """Wrap an existing key; its `kid` is derived from the public key."""
         jwk = _public_jwk(private_key, algorithm)
-        return cls(_kid(jwk), algorithm, private_key, created_at, retired_at)
+        return cls(_kid(jwk), algorithm, private_key, created_at, retired_at, signs_from)
 
     @classmethod
     def from_pem(
@@ -91,12 +99,15 @@ class SigningKey:
         *,
         created_at: datetime | None = None,
         retired_at: datetime | None = None,
+        signs_from: datetime | None = None,
     ) -> SigningKey:
         """Load a PKCS#8 PEM private key."""
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise ValueError("only RSA and EC signing keys are supported")
-        return cls.from_private_key(key, algorithm, created_at=created_at, retired_at=retired_at)
+        return cls.from_private_key(
+            key, algorithm, created_at=created_at, retired_at=retired_at, signs_from=signs_from
+        )
 
     def private_pem(self) -> bytes:
         """The private key as PKCS#8 PEM. Encrypt it before it is stored."""
@@ -121,19 +132,35 @@ def _public_jwk(private_key: _PrivateKey, algorithm: Algorithm) -> dict[str, Any
 
 
 class SigningKeyRing:
-    """The active key signs; retired keys stay published until their last token expires."""
+    """One key signs at a time; the others stay published around it.
 
-    def __init__(self, keys: Iterable[SigningKey]) -> None:
-        ordered = sorted(keys, key=lambda k: (k.retired_at is None, k.created_at or 0))
-        active = [k for k in ordered if k.retired_at is None]
-        if not active:
+    Rotation is two-phase: a new key is published at once but signs only from its
+    `signs_from`, and the key before it retires at that instant (`retired_at`), then
+    stays published until its last token expires. Given `now`, the ring signs with the
+    key whose span `[signs_from, retired_at)` holds `now`; without it, with the newest.
+    """
+
+    def __init__(self, keys: Iterable[SigningKey], *, now: datetime | None = None) -> None:
+        ordered = sorted(keys, key=_signing_order)
+        newest = [k for k in ordered if k.retired_at is None]
+        if not newest:
             raise ValueError("a key ring needs one active key")
-        self.active = active[-1]
+        self.active = newest[-1]
+        #: When another key takes over from `active`; None when no change is planned.
+        self.changes_at: datetime | None = None
+        if now is not None:
+            signing = [k for k in ordered if _signs_at(k, now)]
+            # None signs (a clock behind the one that rotated): the newest key is safest.
+            self.active = signing[-1] if signing else newest[-1]
+            changes = [s for k in ordered if (s := k.starts_signing) is not None and s > now]
+            if self.active.retired_at is not None and self.active.retired_at > now:
+                changes.append(self.active.retired_at)
+            self.changes_at = min(changes, default=None)
         self._published = ordered
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
-        """Every key in the ring, oldest first, the active one last."""
+        """Every key in the ring, by when it signs: the newest (maybe not signing yet) last."""
         return tuple(self._published)
 
     def sign(self, claims: Mapping[str, Any]) -> str:
@@ -153,6 +180,21 @@ class SigningKeyRing:
             or key.retired_at + TOKEN_LIFETIME + PUBLISH_GRACE > now
         ]
         return {"keys": published}
+
+
+def _signing_order(key: SigningKey) -> tuple[float, float]:
+    # By when its span begins; a key retired before it could sign, by when it retired.
+    start, retired, created = key.starts_signing, key.retired_at, key.created_at
+    begins = min(start, retired) if start is not None and retired is not None else start
+    return (
+        begins.timestamp() if begins is not None else 0.0,
+        created.timestamp() if created is not None else 0.0,
+    )
+
+
+def _signs_at(key: SigningKey, now: datetime) -> bool:
+    start = key.starts_signing
+    return (start is None or start <= now) and (key.retired_at is None or key.retired_at > now)
 
 
 def notification_claims(

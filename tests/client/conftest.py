@@ -135,3 +135,4 @@ def issuer(issuer_server: tuple[Issuer, LoopbackServer]) -> Iterator[Issuer]:
     yield signer
     signer.published = published
     signer.jwks_status = 200
+    signer.jwks_delay = 0.0

@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -40,6 +41,7 @@ class Issuer:
         self.published: set[str] = set()
         self.jwks_fetches = 0
         self.jwks_status = 200
+        self.jwks_delay = 0.0  # seconds the JWKS takes to answer: a slow issuer
         self.add_key("rsa-1", "RS256")
         self.add_key("ec-1", "ES256")
         self.app = Starlette(
@@ -142,6 +144,8 @@ class Issuer:
 
     async def _jwks(self, request: Request) -> Response:
         self.jwks_fetches += 1
+        if self.jwks_delay:
+            await anyio.sleep(self.jwks_delay)
         if self.jwks_status != 200:
             return Response(status_code=self.jwks_status)
         return JSONResponse(self.jwks())

@@ -231,9 +231,9 @@ def test_rotated_secret_signs_with_both_and_rotated_key_stays_published(
     app = register(delivering_service, f"{receiver.url}/ok/rotate")
     tenant(delivering_service, "PushRotate", app)
     with delivering_service.admin() as admin:
-        old_kid = admin.get("/admin/keys").json()["Keys"][-1]["Kid"]
+        old_kid = next(k["Kid"] for k in admin.get("/admin/keys").json()["Keys"] if k["Active"])
         new_secret = admin.post(f"/admin/applications/{app.id}/rotate-secret").json()["Secret"]
-        keys = admin.post("/admin/keys/rotate").json()["Keys"]
+        keys = admin.post("/admin/keys/rotate", json={"Immediately": True}).json()["Keys"]
     new_kid = next(k["Kid"] for k in keys if k["Active"])
     assert new_kid != old_kid
     published = {
@@ -293,7 +293,7 @@ def test_key_rotation_while_deliveries_are_in_flight(
             admin.post(f"/admin/tenants/{ctx}/operations", json={"Operation": "suspend"})
         for n in range(len(apps)):
             receiver.wait_for(f"inflight{n}", len(tenants))  # first attempts are out
-        keys = admin.post("/admin/keys/rotate").json()["Keys"]
+        keys = admin.post("/admin/keys/rotate", json={"Immediately": True}).json()["Keys"]
         admin.post(f"/admin/tenants/{tenants[0]}/operations", json={"Operation": "resume"})
     new_kid = next(k["Kid"] for k in keys if k["Active"])
     kids = set()

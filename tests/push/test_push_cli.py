@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import httpx2 as httpx
+
 from tests.push.conftest import tenant
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
@@ -42,12 +44,35 @@ def test_app_lifecycle_through_the_cli(push_service: ServiceProcess, receiver: R
     assert json.loads(recovered.stdout) == {"Recovered": 0}
 
 
-def test_keys_rotate_prints_the_new_kid(push_service: ServiceProcess) -> None:
+def test_keys_rotate_now_prints_the_new_kid(push_service: ServiceProcess) -> None:
     before = json.loads(push_service.cli("keys", "list", "--json").stdout)["Keys"]
-    out = push_service.cli("keys", "rotate").stdout
+    out = push_service.cli("keys", "rotate", "--now").stdout
     after = json.loads(push_service.cli("keys", "list", "--json").stdout)["Keys"]
     active = next(k for k in after if k["Active"])
     assert active["Kid"] in out and active["Kid"] not in {k["Kid"] for k in before}
+
+
+def test_keys_rotate_publishes_first_and_now_overrides_a_pending_key(
+    push_service: ServiceProcess,
+) -> None:
+    signing = _active_kid(push_service)
+    out = push_service.cli("keys", "rotate").stdout
+    pending = json.loads(push_service.cli("keys", "list", "--json").stdout)["Keys"][-1]
+    assert f"published {pending['Kid']}" in out and f"{signing} signs until then" in out
+    assert _active_kid(push_service) == signing, "the new key waits out the publish delay"
+    jwks = httpx.get(f"{push_service.url}/.well-known/jwks.json")
+    assert pending["Kid"] in {k["kid"] for k in jwks.json()["keys"]}
+    assert jwks.headers["cache-control"] == "public, max-age=300"
+    out = push_service.cli("keys", "rotate", "--now").stdout
+    now_signing = _active_kid(push_service)
+    assert now_signing not in {signing, pending["Kid"]}
+    assert f"now signing with {now_signing}" in out
+
+
+def _active_kid(service: ServiceProcess) -> str:
+    keys = json.loads(service.cli("keys", "list", "--json").stdout)["Keys"]
+    kid: str = next(k["Kid"] for k in keys if k["Active"])
+    return kid
 
 
 def test_unsafe_url_is_one_clear_line(push_service: ServiceProcess) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import resources
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tenantstatus.lifecycle import Operation
 from tenantstatus.model import ChangeType, TenantState
@@ -17,7 +22,7 @@ from tenantstatus.store.push_records import (
     StoredSigningKey,
 )
 from tenantstatus.store.push_sql import _CLAIM_LOCKING, _CLAIM_SQLITE
-from tenantstatus.store.schema import deliveries
+from tenantstatus.store.schema import deliveries, signing_keys
 from tests.store.test_contract import NOW, provision, run
 
 pytestmark = pytest.mark.anyio
@@ -202,3 +207,55 @@ async def test_a_claim_finds_pending_rows_through_their_partial_index(store: Sql
         assert "Seq Scan on deliveries" not in plan, plan
     (claimed,) = await store.claim_deliveries(NOW, limit=10, lease=LEASE)
     assert claimed.context_identifier == "Cust1"
+
+
+async def test_a_key_rotated_for_later_retires_the_signing_one_when_it_starts(
+    store: SqlStore,
+) -> None:
+    await store.rotate_signing_key(
+        StoredSigningKey("k1", "RS256", "sealed-1", NOW), purge_before=NOW - timedelta(days=1)
+    )
+    later = NOW + timedelta(minutes=10)
+    pending = StoredSigningKey("k2", "RS256", "sealed-2", NOW + timedelta(minutes=1), None, later)
+    await store.rotate_signing_key(pending, purge_before=NOW - timedelta(days=1))
+    spans = [(k.kid, k.signs_from, k.retired_at) for k in await store.signing_keys()]
+    assert spans == [("k1", NOW, later), ("k2", later, None)]
+    # At once (for a compromised key): the pending key never signs, k1 stops now.
+    at_once = NOW + timedelta(minutes=2)
+    await store.rotate_signing_key(
+        StoredSigningKey("k3", "RS256", "sealed-3", at_once), purge_before=NOW - timedelta(days=1)
+    )
+    spans = [(k.kid, k.signs_from, k.retired_at) for k in await store.signing_keys()]
+    assert spans == [("k1", NOW, at_once), ("k2", later, at_once), ("k3", at_once, None)]
+
+
+async def test_migration_0005_says_existing_keys_sign_from_their_creation(
+    database_url: str,
+) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate_to, "0004")
+            await connection.execute(
+                signing_keys.insert().values(
+                    kid="old", algorithm="RS256", private_key="sealed", created_at=NOW
+                )
+            )
+    finally:
+        await engine.dispose()
+    store = SqlStore(database_url)
+    await store.open()
+    try:
+        (key,) = await store.signing_keys()
+    finally:
+        await store.close()
+    assert (key.kid, key.signs_from, key.retired_at) == ("old", NOW, None)
+
+
+def _migrate_to(connection: sa.Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("tenantstatus.store") / "migrations")
+    )
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

@@ -278,7 +278,7 @@ def recover(
 
 @keys.command("list")
 def list_keys(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """The signing keys, the active one last."""
+    """The signing keys by when they sign: a key published but not signing yet last."""
     with _api(ctx) as api:
         page = api.request("GET", "/admin/keys")
     if as_json:
@@ -286,21 +286,43 @@ def list_keys(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     print_table(
         None,
-        ("Kid", "Algorithm", "Active", "Created", "Retired"),
+        ("Kid", "Algorithm", "Active", "Published", "Signs from", "Retired"),
         (
-            (k["Kid"], k["Algorithm"], k["Active"], k["CreatedAt"], k["RetiredAt"])
+            (k["Kid"], k["Algorithm"], k["Active"], k["CreatedAt"], k["SignsFrom"], k["RetiredAt"])
             for k in page["Keys"]
         ),
     )
 
 
 @keys.command("rotate")
-def rotate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """A new key signs at once; the old one stays published until its last token expires."""
+def rotate(
+    ctx: typer.Context,
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="Sign with the new key at once, skipping the publish delay: for a "
+            "compromised key. Receivers with a cached JWKS may refuse tokens until they "
+            "refetch it.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Publish a new signing key; it signs once the publish delay has passed.
+
+    The old key signs until then and stays published until its last token expires.
+    """
     with _api(ctx) as api:
-        page = api.request("POST", "/admin/keys/rotate")
+        page = api.request("POST", "/admin/keys/rotate", json={"Immediately": now})
     if as_json:
         print_json(page)
-    else:
-        active = next(k for k in page["Keys"] if k["Active"])
+        return
+    active = next(k for k in page["Keys"] if k["Active"])
+    newest = page["Keys"][-1]
+    if newest["Kid"] == active["Kid"]:
         console.print(f"now signing with {active['Kid']} ({active['Algorithm']})")
+    else:
+        console.print(
+            f"published {newest['Kid']} ({newest['Algorithm']}); it signs from "
+            f"{newest['SignsFrom']}, {active['Kid']} signs until then"
+        )

@@ -2,7 +2,8 @@
 
 As httpx drives its auth flows: the core yields each URL it needs and is sent back the
 body; an exception from the fetch is thrown into the generator, which decides what it
-means. The flow's return value is the driver's.
+means. The flow's return value is the driver's. A driver stopped midway (cancelled)
+closes the flow, so its `finally` blocks run at once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def run_flow(flow: Flow[T], fetch: Callable[[str], bytes]) -> T:
     except StopIteration as done:
         result: T = done.value
         return result
+    finally:
+        flow.close()
 
 
 async def arun_flow(flow: Flow[T], fetch: Callable[[str], Awaitable[bytes]]) -> T:
@@ -47,3 +50,5 @@ async def arun_flow(flow: Flow[T], fetch: Callable[[str], Awaitable[bytes]]) -> 
     except StopIteration as done:
         result: T = done.value
         return result
+    finally:
+        flow.close()

@@ -55,6 +55,8 @@ __all__ = [
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
 # Every token signed with one key has the same header segment: parse each only once.
 _HEADER_CACHE = 32
+# Unknown kids are remembered to rate-limit refetches: a forged one must stay small.
+_MAX_KID = 256
 # Standard Webhooks' own tolerance for webhook-timestamp.
 WEBHOOK_TOLERANCE = timedelta(minutes=5)
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "jti", "ctx", "change_type"]
@@ -169,12 +171,13 @@ class VerifierCore:
         """Whether the signing keys must be fetched before `unverified` can be checked."""
         return self.keys.plan(unverified.kid) is KeyPlan.FETCH
 
-    def fetch_keys(self) -> Flow[None]:
+    def fetch_keys(self, kid: str | None = None) -> Flow[None]:
         """Fetch the JWKS (through the discovery document, if that is how it is found).
 
-        A failure keeps the keys held; `check` then says what is missing.
+        `kid` is the key id that made the fetch necessary, if any. A failure keeps the
+        keys held; `check` then says what is missing. The shells run one at a time.
         """
-        self.keys.attempted()
+        self.keys.attempted(kid)
         try:
             url = self.keys.jwks_url
             if url is None:
@@ -184,6 +187,11 @@ class VerifierCore:
             self.keys.load((yield url))
         except KeySetUnavailable as exc:
             self.keys.failed(exc)
+        except GeneratorExit:
+            self.keys.abandoned(kid)  # stopped midway (cancelled): the next caller fetches
+            raise
+        finally:
+            self.keys.finished()
 
     def finish(
         self,
@@ -195,14 +203,19 @@ class VerifierCore:
         """Check the token and the webhook signature; record the delivery if `remember`."""
         verified = self.check(unverified)
         self.check_webhook(verified, body, headers)
-        if remember:
-            self.remember(verified)
+        if remember and not self.remember(verified):
+            # The same delivery, checked by another thread at the same time, got in first.
+            raise DuplicateDelivery(
+                f"delivery {verified.delivery_id} was accepted before",
+                context_identifier=verified.context_identifier,
+                delivery_id=verified.delivery_id,
+            )
         return verified
 
-    def remember(self, verified: VerifiedNotification) -> None:
-        """Record the delivery as accepted, so a repeat of it is refused."""
+    def remember(self, verified: VerifiedNotification) -> bool:
+        """Record the delivery as accepted, so a repeat is refused; False if it was already."""
         until = float(verified.claims["exp"]) + self.leeway.total_seconds()
-        self.deliveries.remember(verified.delivery_id, until)
+        return self.deliveries.remember(verified.delivery_id, until)
 
     def read(self, body: bytes | str | Mapping[str, Any]) -> Unverified:
         try:
@@ -229,6 +242,10 @@ class VerifierCore:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise MalformedNotification("the token header has no kid", context_identifier=ctx)
+        if len(kid) > _MAX_KID:
+            raise MalformedNotification(
+                f"the token's kid is longer than {_MAX_KID} characters", context_identifier=ctx
+            )
         return Unverified(notification, algorithm, kid)
 
     def check(self, unverified: Unverified) -> VerifiedNotification:

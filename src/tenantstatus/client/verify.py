@@ -73,9 +73,9 @@ class NotificationVerifier(VerifierCore):
         """
         unverified = self.read(body)
         if self.needs_keys(unverified):
-            with self._fetching:  # one fetch at a time; the others then find the keys
+            with self._fetching:  # one fetch at a time; the others wait, then find the keys
                 if self.needs_keys(unverified):
-                    run_flow(self.fetch_keys(), self._get)
+                    run_flow(self.fetch_keys(unverified.kid), self._get)
         return self.finish(unverified, body, headers, remember)
 
     def close(self) -> None:
@@ -123,7 +123,7 @@ class AsyncNotificationVerifier(VerifierCore):
         if self.needs_keys(unverified):
             async with self._fetching:
                 if self.needs_keys(unverified):
-                    await arun_flow(self.fetch_keys(), self._get)
+                    await arun_flow(self.fetch_keys(unverified.kid), self._get)
         return self.finish(unverified, body, headers, remember)
 
     async def aclose(self) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import socket
+from datetime import timedelta
 
 from tenantstatus.clock import SystemClock
 from tenantstatus.config import Settings
@@ -51,7 +52,9 @@ async def run_dispatch_worker(settings: Settings, channel_fd: int) -> None:
     store = SqlStore(settings.resolved_database_url)
     await store.open()
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
-    keys = KeyService(store, box, clock, settings.signing_alg)
+    keys = KeyService(
+        store, box, clock, settings.signing_alg, timedelta(seconds=settings.key_publish_seconds)
+    )
     await keys.refresh()
     delivery = build_dispatcher(
         settings,

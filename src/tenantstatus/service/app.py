@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -76,7 +77,9 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     cache = StateCache()
     metrics = ServiceMetrics()
     box = SecretBox.from_data_dir(settings.data_dir, settings.secret_key)
-    keys = KeyService(store, box, clock, settings.signing_alg)
+    keys = KeyService(
+        store, box, clock, settings.signing_alg, timedelta(seconds=settings.key_publish_seconds)
+    )
     delivery = open_delivery(
         settings,
         store,

@@ -89,10 +89,15 @@ class DeliveryOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StoredSigningKey:
-    """A signing key as stored: the private key encrypted."""
+    """A signing key as stored: the private key encrypted.
+
+    Published from `created_at`, signing from `signs_from` (None: from `created_at`),
+    and no longer signing from `retired_at`.
+    """
 
     kid: str
     algorithm: str
     private_key: str
     created_at: datetime
     retired_at: datetime | None = None
+    signs_from: datetime | None = None

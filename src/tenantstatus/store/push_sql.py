@@ -448,27 +448,35 @@ class PushSql:
         query = sa.select(signing_keys).order_by(signing_keys.c.created_at)
         async with self._engine.connect() as connection:
             return [
-                StoredSigningKey(r.kid, r.algorithm, r.private_key, r.created_at, r.retired_at)
+                StoredSigningKey(
+                    r.kid,
+                    r.algorithm,
+                    r.private_key,
+                    r.created_at,
+                    r.retired_at,
+                    r.signs_from or r.created_at,
+                )
                 for r in await connection.execute(query)
             ]
 
     async def rotate_signing_key(self, new: StoredSigningKey, *, purge_before: datetime) -> None:
-        """Store `new` as the active key, retire the others, drop long-retired ones."""
+        """Store `new`; the keys signing until then retire when it starts signing."""
+        starts = new.signs_from or new.created_at
+        column = signing_keys.c.retired_at
         async with self._writer.begin() as connection:
             await connection.execute(
                 signing_keys.update()
-                .where(signing_keys.c.retired_at.is_(None))
-                .values(retired_at=new.created_at)
+                .where(sa.or_(column.is_(None), column > starts))
+                .values(retired_at=starts)
             )
-            await connection.execute(
-                signing_keys.delete().where(signing_keys.c.retired_at < purge_before)
-            )
+            await connection.execute(signing_keys.delete().where(column < purge_before))
             await connection.execute(
                 signing_keys.insert().values(
                     kid=new.kid,
                     algorithm=new.algorithm,
                     private_key=new.private_key,
                     created_at=new.created_at,
+                    signs_from=starts,
                     retired_at=None,
                 )
             )

@@ -241,7 +241,11 @@ class KeyStore(Protocol):
         """Every stored signing key, oldest first."""
 
     async def rotate_signing_key(self, new: StoredSigningKey, *, purge_before: datetime) -> None:
-        """Store `new` as the active key, retire the others, drop long-retired ones."""
+        """Store `new`; the keys signing until then retire when it starts signing.
+
+        Keys that would still sign after `new.signs_from` retire at that instant (so the
+        spans in which keys sign never overlap); keys retired before `purge_before` go.
+        """
 
 
 class StatusReads(Protocol):

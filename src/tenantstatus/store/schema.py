@@ -127,8 +127,9 @@ signing_keys = Table(
     Column("kid", String(64), primary_key=True),
     Column("algorithm", String(8), nullable=False),
     Column("private_key", Text, nullable=False),  # encrypted PEM
-    Column("created_at", Instant, nullable=False),
-    Column("retired_at", Instant),
+    Column("created_at", Instant, nullable=False),  # published from
+    Column("retired_at", Instant),  # signs until
+    Column("signs_from", Instant),  # set on every row since migration 0005
 )
 
 applications = Table(

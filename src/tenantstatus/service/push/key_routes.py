@@ -17,19 +17,26 @@ router = APIRouter(prefix="/admin/keys", tags=["keys"])
 
 
 class KeyOut(BaseModel):
-    """A signing key, public facts only."""
+    """A signing key, public facts only: published from CreatedAt, signing from SignsFrom."""
 
     Kid: str
     Algorithm: str
     Active: bool
     CreatedAt: datetime | None
+    SignsFrom: datetime | None
     RetiredAt: datetime | None
 
 
 class KeyPage(BaseModel):
-    """The keys in the ring, the active one last."""
+    """The keys in the ring by when they sign: a key published but not signing yet last."""
 
     Keys: list[KeyOut]
+
+
+class RotateIn(BaseModel):
+    """How to rotate: by default the new key signs after the publish delay."""
+
+    Immediately: bool = False
 
 
 def _page(keys: KeyService) -> KeyPage:
@@ -41,6 +48,7 @@ def _page(keys: KeyService) -> KeyPage:
                 Algorithm=k.algorithm,
                 Active=k.kid == ring.active.kid,
                 CreatedAt=k.created_at,
+                SignsFrom=k.starts_signing,
                 RetiredAt=k.retired_at,
             )
             for k in ring.keys
@@ -55,8 +63,13 @@ async def list_keys(services: ServicesDep, operator: Operator) -> KeyPage:
 
 
 @router.post("/rotate")
-async def rotate_keys(services: ServicesDep, operator: Operator) -> KeyPage:
-    """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
-    await services.keys.rotate()
+async def rotate_keys(
+    services: ServicesDep, operator: Operator, body: RotateIn | None = None
+) -> KeyPage:
+    """Publish a new key now; it signs after the publish delay (or at once, Immediately).
+
+    The key it replaces signs until then, and stays in the JWKS until its tokens expire.
+    """
+    await services.keys.rotate(immediately=body is not None and body.Immediately)
     services.delivery.keys_rotated()
     return _page(services.keys)

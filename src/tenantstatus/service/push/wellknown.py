@@ -5,19 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
+from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.services import ServicesDep
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["keys"])
 
-_CACHE = {"cache-control": "public, max-age=300"}
+
+def _cache(keys: KeyService) -> dict[str, str]:
+    # Shorter than the publish delay, so a cached JWKS lists a new key before it signs.
+    return {"cache-control": f"public, max-age={keys.jwks_max_age}"}
 
 
 @router.get("/.well-known/jwks.json")
 async def jwks(services: ServicesDep) -> JSONResponse:
-    """The public keys that verify notification tokens still valid now."""
-    return JSONResponse(services.keys.jwks(), headers=_CACHE)
+    """The public keys that verify notification tokens still valid now, and the next one."""
+    return JSONResponse(services.keys.jwks(), headers=_cache(services.keys))
 
 
 @router.get("/.well-known/openid-configuration")
@@ -29,4 +33,4 @@ async def discovery(services: ServicesDep) -> JSONResponse:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
     }
-    return JSONResponse(document, headers=_CACHE)
+    return JSONResponse(document, headers=_cache(services.keys))
