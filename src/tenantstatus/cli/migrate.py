@@ -36,7 +36,10 @@ def migrate(
     except ConfigError as exc:
         raise CommandError(str(exc), USAGE) from None
     resolved = usable_database_url(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise known_failure(exc) or CommandError(str(exc), USAGE) from None
     store = SqlStore(resolved)
 
     async def run() -> None:

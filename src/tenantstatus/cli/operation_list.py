@@ -5,7 +5,7 @@ from __future__ import annotations
 from tenantstatus.lifecycle import RULES, Operation
 from tenantstatus.model import TenantState
 
-__all__ = ["operation_lines"]
+__all__ = ["complete_operation", "operation_lines"]
 
 _NEEDS = {
     Operation.UPGRADE: "needs --version-name and --file-version",
@@ -41,3 +41,8 @@ def operation_lines() -> list[str]:
     """One line per operation: its name, the states it runs from and to, what it announces."""
     width = max(len(operation.value) for operation in Operation)
     return [f"{operation.value:<{width}}  {_line(operation)}" for operation in Operation]
+
+
+def complete_operation(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion for an operation name: the names that start so, with their line."""
+    return [(op.value, _line(op)) for op in Operation if op.value.startswith(incomplete)]

@@ -129,6 +129,8 @@ def known_failure(exc: Exception) -> CommandError | None:
             "is running",
             UNREACHABLE,
         )
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return CommandError(f"{exc.strerror}: {exc.filename}; check --data-dir", USAGE)
     if isinstance(exc, UnsafeUrl):
         return CommandError(f"--notify: {exc}", USAGE)
     if isinstance(exc, ConfigError):

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from tenantstatus.cli.failures import INTERRUPTED
-from tenantstatus.cli.operation_list import operation_lines
+from tenantstatus.cli.operation_list import complete_operation, operation_lines
 from tenantstatus.cli.operator_api import USAGE, CommandError, OperatorApi
 from tenantstatus.cli.output import console, print_json, print_table, show
 from tenantstatus.model import parse_instant
@@ -182,7 +182,12 @@ def run_operation(
     ctx: typer.Context,
     context_identifier: Annotated[str, typer.Argument(metavar="CTX", help="The tenant id.")],
     operation: Annotated[
-        str, typer.Argument(metavar="OPERATION", help="One of the operations listed above.")
+        str,
+        typer.Argument(
+            metavar="OPERATION",
+            help="One of the operations listed above.",
+            autocompletion=complete_operation,
+        ),
     ],
     endpoint: EndpointOpt = None,
     version_name: VersionNameOpt = None,
