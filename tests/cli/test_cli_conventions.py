@@ -109,6 +109,9 @@ def test_the_import_format_in_the_readme_is_what_import_accepts(
 ) -> None:
     readme = (REPOSITORY / "README.md").read_text()
     section = readme[readme.index("tenantstatus tenant import tenants.jsonl") :]
+    section = section[: section.index("\n## ")]  # the rest of "Five minutes with the service"
+    for field in ("ContextIdentifier", "Endpoint", "State", "VersionName", "FileVersion"):
+        assert f"`{field}`" in section, field
     example = re.search(r"```json\n(.*?)```", section, re.DOTALL)
     assert example is not None
     path = tmp_path / "tenants.jsonl"
