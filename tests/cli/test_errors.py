@@ -148,6 +148,11 @@ def test_usage_errors_are_one_line_with_the_usage_and_json_with_json() -> None:
     assert "'tenantstatus tenant op --help'" in line
     document = json_error(run_cli("tenant", "list", "--bogus", "--json"), USAGE)
     assert "no such option: --bogus" in document["error"]
+    # A value the command cannot read is a usage error too, before anything is sent.
+    at = error_line(run_cli("tenant", "op", "Cust1", "suspend", "--at", "tomorrow"), USAGE)
+    assert "ISO-8601" in at
+    since = run_cli("deliveries", "recover", "app_x", "--since", "yesterday")
+    assert "ISO-8601" in error_line(since, USAGE)
 
 
 def test_a_refusal_from_the_service_is_json_with_json(service: ServiceProcess) -> None:
