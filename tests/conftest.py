@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import venv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +52,25 @@ def receiver() -> Iterator[Receiver]:
     running = Receiver().start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with `pip install <repo>`: no extras (built once)."""
+    environment = tmp_path_factory.mktemp("client-only") / "venv"
+    venv.create(environment, with_pip=True)
+    subprocess.run(
+        [
+            str(environment / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            str(Path(__file__).resolve().parents[1]),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return environment

@@ -71,7 +71,7 @@ def test_bad_input_is_one_clear_line(service: ServiceProcess, tmp_path: Path) ->
     missing = service.cli("tenant", "import", str(tmp_path / "nope.jsonl"), check=False)
     assert missing.returncode != 0 and "cannot read" in missing.stderr
     unreachable = service.cli("--url", "http://127.0.0.1:9", "tenant", "list", check=False)
-    assert unreachable.returncode != 0 and "cannot reach the service" in unreachable.stderr
+    assert unreachable.returncode == 3 and "cannot reach the service" in unreachable.stderr
     for result in (bad_at, missing, unreachable):
         assert "Traceback" not in result.stderr
 
@@ -119,11 +119,12 @@ def test_import_names_the_bad_line(service: ServiceProcess, tmp_path: Path) -> N
     path = tmp_path / "bad.jsonl"
     path.write_text('{"ContextIdentifier":"Ok","Endpoint":"https://h/x"}\n{oops\n')
     result = service.cli("tenant", "import", str(path), check=False)
-    assert result.returncode == 1 and f"{path}:2: not JSON" in result.stderr
+    assert result.returncode == 2 and f"{path}:2: not JSON" in result.stderr
 
 
 def test_usage_errors_exit_2_without_a_traceback(service: ServiceProcess) -> None:
     for args in (("tenant", "list", "--bogus"), ("tenant", "op", "OnlyOneArgument")):
         result = service.cli(*args, check=False)
         assert result.returncode == 2, args
-        assert "Usage:" in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert "usage: tenantstatus tenant" in result.stderr and "Traceback" not in result.stderr

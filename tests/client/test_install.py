@@ -5,15 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import venv
 from pathlib import Path
-
-import pytest
 
 from tests.client.conftest import Operator
 from tests.support.processes import ServiceProcess
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Loads the client, then names every loaded module that belongs to the server half.
 PROBE = """
@@ -32,28 +27,6 @@ def test_importing_the_client_loads_no_server_module() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout) == []
-
-
-@pytest.fixture(scope="module")
-def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment with `pip install <repo>`: no extras."""
-    environment = tmp_path_factory.mktemp("client-only") / "venv"
-    venv.create(environment, with_pip=True)
-    subprocess.run(
-        [
-            str(environment / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            str(REPO_ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return environment
 
 
 def test_a_fresh_environment_without_extras_imports_the_client_alone(client_only: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli.operator_api import CommandError
+from tenantstatus.cli.operator_api import USAGE, CommandError
+from tenantstatus.cli.startup import known_failure, missing_server_extra, usable_database_url
 from tenantstatus.config import ConfigError, Settings
 
 __all__ = ["migrate"]
@@ -25,14 +26,21 @@ def migrate(
     ] = None,
 ) -> None:
     """Apply every pending migration, then exit (for deployments that migrate first)."""
-    from tenantstatus.store import SqlStore, StoreUnavailable
+    try:
+        from tenantstatus.store import SqlStore
+    except ImportError as exc:
+        raise missing_server_extra("migrate", exc) from None
 
     try:
         settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = SqlStore(settings.resolved_database_url)
+        raise CommandError(str(exc), USAGE) from None
+    resolved = usable_database_url(settings)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise known_failure(exc) or CommandError(str(exc), USAGE) from None
+    store = SqlStore(resolved)
 
     async def run() -> None:
         try:
@@ -42,6 +50,9 @@ def migrate(
 
     try:
         asyncio.run(run())
-    except StoreUnavailable as exc:
-        raise CommandError(str(exc)) from None
+    except Exception as exc:
+        known = known_failure(exc)
+        if known is None:
+            raise
+        raise known from None
     typer.echo(f"schema is up to date ({store.dialect})")

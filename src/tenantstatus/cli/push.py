@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-from tenantstatus.cli.operator_api import CommandError, OperatorApi
+from tenantstatus.cli.operator_api import USAGE, CommandError, OperatorApi
 from tenantstatus.cli.output import console, print_json, print_table, show
 from tenantstatus.model import parse_instant
 
@@ -251,7 +251,10 @@ def recover(
     try:
         instant = parse_instant(since).isoformat()
     except ValueError:
-        raise CommandError(f"--since {since!r} is not an ISO-8601 instant with a zone") from None
+        raise CommandError(
+            f"--since {since!r} is not an ISO-8601 instant with a zone, e.g. 2026-11-25T00:00:00Z",
+            USAGE,
+        ) from None
     total = 0
     with (
         _api(ctx) as api,

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli.operator_api import CommandError
+from tenantstatus.cli.operator_api import USAGE, CommandError
+from tenantstatus.cli.startup import (
+    StartupGuard,
+    check_secret_key,
+    missing_server_extra,
+    startup_failure,
+    usable_database_url,
+)
 from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings
 
 __all__ = ["serve"]
@@ -38,9 +45,13 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Run the service: state API, operator API, health and metrics."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from tenantstatus.service.app import create_app
+        from tenantstatus.service.app import create_app
+        from tenantstatus.service.state.fast_protocol import StateFastProtocol
+    except ImportError as exc:
+        raise missing_server_extra("serve", exc) from None
 
     try:
         settings = Settings.from_env(
@@ -52,17 +63,18 @@ def serve(
             workers=workers,
         )
     except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc), USAGE) from None
+    usable_database_url(settings)
+    check_secret_key(settings)
     if settings.workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         raise CommandError(
             "--workers above 1 needs PostgreSQL (--database-url postgresql://...): each worker "
-            "keeps its own state cache, and only PostgreSQL tells them about each other's changes"
+            "keeps its own state cache, and only PostgreSQL tells them about each other's changes",
+            USAGE,
         )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from tenantstatus.service.state.fast_protocol import StateFastProtocol
-
     options = {
         "http": StateFastProtocol,
         "host": settings.host,
@@ -74,7 +86,16 @@ def serve(
         "lifespan": "on",
     }
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        try:
+            guard = StartupGuard(create_app(settings))
+        except Exception as exc:
+            raise startup_failure(exc) from None
+        try:
+            uvicorn.run(guard, **options)  # type: ignore[arg-type]
+        except SystemExit:
+            if guard.failure is None:
+                raise
+            raise startup_failure(guard.failure) from None
         return
     # Each worker is a full node: it builds its app from the environment.
     os.environ.update(settings.child_environment())

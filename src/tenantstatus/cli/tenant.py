@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from tenantstatus.cli.operator_api import CommandError, OperatorApi
+from tenantstatus.cli.failures import INTERRUPTED
+from tenantstatus.cli.operation_list import complete_operation, operation_lines
+from tenantstatus.cli.operator_api import USAGE, CommandError, OperatorApi
 from tenantstatus.cli.output import console, print_json, print_table, show
 from tenantstatus.model import parse_instant
 
@@ -53,7 +56,8 @@ def _instant(text: str | None) -> str | None:
         instant = parse_instant(text)
     except ValueError:
         raise CommandError(
-            f"--at {text!r} is not an ISO-8601 instant with a zone, e.g. 2026-12-01T02:00:00Z"
+            f"--at {text!r} is not an ISO-8601 instant with a zone, e.g. 2026-12-01T02:00:00Z",
+            USAGE,
         ) from None
     return instant.isoformat()
 
@@ -164,11 +168,27 @@ def show_tenant(
         _print_schedule(detail["Scheduled"])
 
 
-@app.command("op")
+_OP_HELP = "\n\n".join(
+    [
+        "Run a lifecycle operation now, or schedule it with --at.",
+        "\b\nOperations (the states each runs from -> to, what it announces):\n"
+        + "\n".join(f"  {line}" for line in operation_lines()),
+    ]
+)
+
+
+@app.command("op", help=_OP_HELP)
 def run_operation(
     ctx: typer.Context,
-    context_identifier: Annotated[str, typer.Argument(help="The tenant id.")],
-    operation: Annotated[str, typer.Argument(help="e.g. upgrade, suspend, resume, move.")],
+    context_identifier: Annotated[str, typer.Argument(metavar="CTX", help="The tenant id.")],
+    operation: Annotated[
+        str,
+        typer.Argument(
+            metavar="OPERATION",
+            help="One of the operations listed above.",
+            autocompletion=complete_operation,
+        ),
+    ],
     endpoint: EndpointOpt = None,
     version_name: VersionNameOpt = None,
     file_version: FileVersionOpt = None,
@@ -179,13 +199,12 @@ def run_operation(
     at: AtOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a lifecycle operation now, or schedule it with --at."""
     document = None
     if version_document is not None:
         try:
             document = json.loads(version_document.read_text())
         except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot read {version_document}: {exc}") from None
+            raise CommandError(f"cannot read {version_document}: {exc}", USAGE) from None
     body = _body(
         Operation=operation,
         Endpoint=endpoint,
@@ -255,34 +274,79 @@ def schedule_cancel(
 def _read_import(path: Path) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                line = _decode(path, number, raw)
                 if not line.strip():
                     continue
                 try:
                     item = json.loads(line)
                 except ValueError as exc:
-                    raise CommandError(f"{path}:{number}: not JSON: {exc}") from None
+                    raise CommandError(f"{path}:{number}: not JSON: {exc}", USAGE) from None
                 if not isinstance(item, dict):
-                    raise CommandError(f"{path}:{number}: expected a JSON object")
+                    raise CommandError(f"{path}:{number}: expected a JSON object", USAGE)
                 items.append(item)
     except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+        raise CommandError(f"cannot read {path}: {exc.strerror}", USAGE) from None
     return items
+
+
+def _decode(path: Path, number: int, raw: bytes) -> str:
+    try:
+        # A byte order mark is tolerated on the first line, as editors on Windows write one.
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"{path}:{number}: not UTF-8 text (byte {exc.start + 1} of the line); "
+            "save the file as UTF-8",
+            USAGE,
+        ) from None
+
+
+class _StopAfterBatch:
+    """SIGINT during an import: the first stops it after the batch in flight, a second at once.
+
+    Finishing the batch lets the import say exactly how many tenants it created.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.requested = False
+        self._progress = progress
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        for task in self._progress.task_ids:
+            self._progress.update(task, description="stopping after this batch (Ctrl-C: now)")
 
 
 @app.command("import")
 def import_tenants(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A JSON Lines file, one tenant a line.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A JSON Lines file, one tenant a line.")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Create many tenants from a JSON Lines file; existing ones are skipped.
+    """Create many tenants from a JSON Lines file (UTF-8); existing ones are skipped.
 
-    Each line: {"ContextIdentifier": "Cust1", "Endpoint": "https://...", "State": "Running"}.
+    Each line: {"ContextIdentifier": "Cust1", "Endpoint": "https://...", "State": "Running"},
+    and optionally "VersionName", "FileVersion" and "VersionDocument". Ctrl-C stops after
+    the batch in flight and says how many tenants were created.
     """
     items = _read_import(path)
-    created = skipped = 0
+    created = skipped = sent = 0
+
+    def interrupted(note: str = "") -> CommandError:
+        return CommandError(
+            f"interrupted: created {created} tenants and skipped {skipped} that exist, of the "
+            f"first {sent} of {len(items)} in {path}{note}; run the same import again to add "
+            "the rest (it skips the tenants that exist)",
+            INTERRUPTED,
+            {"Created": created, "Skipped": skipped, "Read": len(items), "Sent": sent},
+        )
+
     with (
         _api(ctx) as api,
         Progress(
@@ -296,17 +360,33 @@ def import_tenants(
         ) as progress,
     ):
         task = progress.add_task("importing", total=len(items))
-        for start in range(0, len(items), _IMPORT_BATCH):
-            batch = items[start : start + _IMPORT_BATCH]
-            try:
-                result = api.request("POST", "/admin/tenants/import", json={"Tenants": batch})
-            except CommandError as exc:
-                raise CommandError(
-                    f"{exc} (lines {start + 1}-{start + len(batch)}; {created} created before)"
-                ) from None
-            created += result["Created"]
-            skipped += result["Skipped"]
-            progress.advance(task, len(batch))
+        stop = _StopAfterBatch(progress)
+        previous = signal.signal(signal.SIGINT, stop)
+        in_flight = ""
+        try:
+            for start in range(0, len(items), _IMPORT_BATCH):
+                if stop.requested:
+                    break
+                batch = items[start : start + _IMPORT_BATCH]
+                in_flight = f"{start + 1}-{start + len(batch)}"
+                try:
+                    result = api.request("POST", "/admin/tenants/import", json={"Tenants": batch})
+                except CommandError as exc:
+                    raise CommandError(
+                        f"{exc} (tenants {in_flight} of the file; {created} created before)",
+                        exc.exit_code,
+                    ) from None
+                created += result["Created"]
+                skipped += result["Skipped"]
+                sent, in_flight = start + len(batch), ""
+                progress.advance(task, len(batch))
+        except KeyboardInterrupt:
+            note = f" (tenants {in_flight} were in flight: some may exist now)" if in_flight else ""
+            raise interrupted(note) from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    if sent < len(items):
+        raise interrupted()
     summary = {"Created": created, "Skipped": skipped, "Read": len(items)}
     if as_json:
         print_json(summary)

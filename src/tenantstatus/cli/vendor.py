@@ -18,6 +18,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from tenantstatus.cli.operator_api import CommandError, check_url
 from tenantstatus.client import (
     AsyncNotificationVerifier,
     NotificationReceiver,
@@ -53,8 +54,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(code)
+    raise CommandError(message, code)
 
 
 def _client(
@@ -65,6 +65,7 @@ def _client(
         base = base_url_for(url or default, env)
     except ValueError as exc:
         _fail(USAGE, str(exc))
+    check_url(base, "--url" if env is None else "--env")
     return TenantStatusClient(base, timeout=timeout, retry_policy=RetryPolicy(attempts=2))
 
 

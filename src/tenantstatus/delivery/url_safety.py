@@ -404,7 +404,11 @@ class UrlPolicy:
             self._refuse_unparsable(url)
             raise UnsafeUrl(url, f"it is not a valid URL ({exc})") from None
         if parsed.scheme not in self.schemes:
-            allowed = "https (or http with TENANTSTATUS_ALLOW_HTTP=1)"
+            allowed = (
+                "http or https"
+                if self._allow_http
+                else "https (or http with TENANTSTATUS_ALLOW_HTTP=1)"
+            )
             raise UnsafeUrl(url, f"the scheme must be {allowed}, not {parsed.scheme!r}")
         if parsed.userinfo:
             raise UnsafeUrl(url, "it must not carry a user name or password")

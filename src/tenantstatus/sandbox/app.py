@@ -190,26 +190,36 @@ class Sandbox:
         await self.service(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The service's lifespan, with the sandbox set up after its start and before its stop."""
+        """The service's lifespan, with the sandbox set up after its start and before its stop.
+
+        When the setup fails, the service is shut down again before the server is told, and
+        the exception is raised after `lifespan.startup.failed`, as Starlette does.
+        """
+        failures: list[Exception] = []
 
         async def send_started(message: MutableMapping[str, Any]) -> None:
+            if failures:
+                return  # the service's shutdown after a failed setup: the server never started
             if message["type"] == "lifespan.startup.complete":
                 try:
                     await self.start()
                 except Exception as exc:
-                    log.exception("the sandbox could not start")
-                    failed = {"type": "lifespan.startup.failed", "message": str(exc)}
-                    await send(failed)
+                    failures.append(exc)
                     return
             await send(message)
 
         async def receive_stopping() -> MutableMapping[str, Any]:
+            if failures:
+                return {"type": "lifespan.shutdown"}
             message = await receive()
             if message["type"] == "lifespan.shutdown":
                 await self.player.stop()
             return message
 
         await self.service(scope, receive_stopping, send_started)
+        if failures:
+            await send({"type": "lifespan.startup.failed", "message": str(failures[0])})
+            raise failures[0]
 
     async def start(self) -> SandboxInfo:
         """Create the tenants, register the applications, report, and start the scenario."""

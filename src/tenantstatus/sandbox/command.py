@@ -90,6 +90,9 @@ def sandbox(
     except ImportError as exc:
         extra = "pip install 'tenantstatus[server]'"
         _fail(USAGE, f"the sandbox needs the server extra: {extra} ({exc})")
+    # Imported here: tenantstatus.cli imports this module.
+    from tenantstatus.cli.startup import StartupGuard, startup_failure
+
     scenario = _scenario(scenario_file)
     if notice is not None:
         scenario = replace(scenario, notice=notice)
@@ -112,9 +115,10 @@ def sandbox(
     # of dying at once, so the temporary data directory is removed.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_on_signal)
+    guard = StartupGuard(app)
     try:
         uvicorn.run(
-            app,
+            guard,
             host=settings.host,
             port=settings.port,
             log_level=log_level,
@@ -122,6 +126,10 @@ def sandbox(
             server_header=False,
             lifespan="on",
         )
+    except SystemExit:
+        if guard.failure is None:
+            raise
+        raise startup_failure(guard.failure, "the sandbox") from None
     finally:
         if temporary:
             shutil.rmtree(directory, ignore_errors=True)
@@ -141,8 +149,9 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(code)
+    from tenantstatus.cli.operator_api import CommandError
+
+    raise CommandError(message, code)
 
 
 class Banner:
