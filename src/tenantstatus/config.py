@@ -89,6 +89,8 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "delivery_processes": ("TENANTSTATUS_DELIVERY_PROCESSES", _integer(0)),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
+    "header_timeout": ("TENANTSTATUS_HEADER_TIMEOUT", _positive_float),
+    "max_connections": ("TENANTSTATUS_MAX_CONNECTIONS", _integer(1)),
 }
 
 
@@ -119,6 +121,11 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     # The status overview (/status) and the feed of every tenant: public, or operator-only.
     status_public: bool = False
+    # Seconds a connection has to send a complete request head (also between keep-alive
+    # requests); a slower one is closed.
+    header_timeout: float = 10.0
+    # Open connections per process; None: what the file-descriptor soft limit leaves room for.
+    max_connections: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

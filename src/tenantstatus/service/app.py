@@ -28,6 +28,7 @@ from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.connections import prepare_process
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
@@ -168,7 +169,9 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
 
 def app_from_environment() -> ASGIApp:
     """The app for one of several worker processes: settings from `TENANTSTATUS_*`."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    prepare_process(settings.header_timeout, settings.max_connections)
+    return create_app(settings)
 
 
 def _add_health_routes(app: FastAPI) -> None:
