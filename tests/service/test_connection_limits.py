@@ -16,7 +16,9 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from cryptography.fernet import Fernet
 
+from tests.support.postgres import PostgresServer
 from tests.support.processes import OPERATOR_TOKEN, ServiceProcess
 
 HEADER_TIMEOUT = 2.0
@@ -298,3 +300,26 @@ def test_a_chunked_body_over_the_limit_is_413(capped: ServiceProcess) -> None:
 def test_a_chunked_body_within_the_limit_is_read(capped: ServiceProcess) -> None:
     body = b'{"ContextIdentifier": "ConnChunked", "Endpoint": "https://h/x"}'
     assert chunked_post(capped, "/admin/tenants", body).startswith(b"HTTP/1.1 201 ")
+
+
+def test_every_worker_raises_and_logs_its_fd_limits(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    env = {
+        "TENANTSTATUS_DATABASE_URL": postgres.create_database("conn"),
+        "TENANTSTATUS_SECRET_KEY": Fernet.generate_key().decode(),
+        "TENANTSTATUS_MAX_CONNECTIONS": "300",
+    }
+    with fd_soft_limit(min(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[0])):
+        service = ServiceProcess(
+            tmp_path / "workers", env=env, args=["--workers", "2", "--log-level", "info"]
+        ).start()
+    try:
+        fresh = httpx.get(f"{service.url}/healthz", timeout=3)
+        assert fresh.status_code == 200
+        lines = [line for line in service.log().splitlines() if "file descriptors:" in line]
+        # The supervisor, then each worker at its own start.
+        assert len(lines) == 3, service.log()
+        assert all("at most 300 connections" in line for line in lines)
+    finally:
+        service.stop()

@@ -80,12 +80,12 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from tenantstatus.service.connections import bounded_protocol, prepare_process
-    from tenantstatus.service.state.fast_protocol import StateFastProtocol
+    from tenantstatus.service.connections import prepare_process
 
-    limits = prepare_process(settings.header_timeout, settings.max_connections)
+    prepare_process(settings.header_timeout, settings.max_connections)
     options = {
-        "http": bounded_protocol(StateFastProtocol, limits),
+        # By name: a spawned worker imports it after it answers its health check.
+        "http": "tenantstatus.service.state.fast_protocol:StateFastProtocol",
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,

@@ -169,6 +169,12 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
 
 def app_from_environment() -> ASGIApp:
     """The app for one of several worker processes: settings from `TENANTSTATUS_*`."""
+    if not logging.getLogger().handlers:
+        # A spawned worker: uvicorn configured only its own loggers, at `--log-level`.
+        logging.basicConfig(
+            level=logging.getLogger("uvicorn.error").getEffectiveLevel(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     settings = Settings.from_env()
     prepare_process(settings.header_timeout, settings.max_connections)
     return create_app(settings)

@@ -13,14 +13,18 @@ httptools protocol with two rules added:
   The cap sits below the soft file-descriptor limit, so the process never runs out of
   descriptors (then `accept` fails and every new client, healthy or not, is turned away).
 
-    >>> limits = prepare_process(header_timeout=10.0, max_connections=None)  # logs fd limits
-    >>> uvicorn.run(app, http=bounded_protocol(StateFastProtocol, limits))
+    >>> prepare_process(header_timeout=10.0, max_connections=None)  # raises, logs fd limits
+    >>> uvicorn.run(app, http="tenantstatus.service.state.fast_protocol:StateFastProtocol")
+
+The limits are per process, as the fd limit they derive from is: `prepare_process` sets
+them at process start (`serve`, and each worker in `app_from_environment`), and every
+protocol instance reads them. uvicorn is given the protocol by name, so a spawned
+worker does not import the service before it answers its supervisor's health check.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import resource
 import socket
@@ -28,7 +32,6 @@ import struct
 import time
 from asyncio import Transport
 from asyncio.events import TimerHandle
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +40,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = [
     "BoundedHttpProtocol",
     "ConnectionLimits",
-    "bounded_protocol",
     "default_max_connections",
     "prepare_process",
+    "process_limits",
     "raise_fd_limit",
 ]
 
@@ -103,14 +106,20 @@ def prepare_process(header_timeout: float, max_connections: int | None) -> Conne
             budget,
             _limit(soft),
         )
-    return ConnectionLimits(header_timeout=header_timeout, max_connections=cap)
+    _Process.limits = ConnectionLimits(header_timeout=header_timeout, max_connections=cap)
+    return _Process.limits
 
 
-def bounded_protocol(
-    protocol: type[BoundedHttpProtocol], limits: ConnectionLimits
-) -> Callable[..., BoundedHttpProtocol]:
-    """The `http=` protocol factory for uvicorn: `protocol` with these limits (picklable)."""
-    return functools.partial(protocol, limits=limits)
+def process_limits() -> ConnectionLimits:
+    """This process's limits: those `prepare_process` set, else the defaults for its fds."""
+    if _Process.limits is None:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        _Process.limits = ConnectionLimits(max_connections=default_max_connections(soft))
+    return _Process.limits
+
+
+class _Process:
+    limits: ConnectionLimits | None = None
 
 
 def _limit(value: int) -> str:
@@ -139,7 +148,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, limits: ConnectionLimits | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.limits = limits or ConnectionLimits()
+        self.limits = limits or process_limits()
         self._header_timer: TimerHandle | None = None
         self._refused = False
 
