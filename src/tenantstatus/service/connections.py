@@ -80,6 +80,8 @@ def raise_fd_limit() -> tuple[int, int]:
 
 def default_max_connections(soft_limit: int) -> int:
     """The connection cap that leaves room for everything else under `soft_limit` fds."""
+    if soft_limit == resource.RLIM_INFINITY:
+        soft_limit = _UNLIMITED_TARGET
     return max(16, soft_limit - min(FD_RESERVE, soft_limit // 4))
 
 
