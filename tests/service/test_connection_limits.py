@@ -18,6 +18,7 @@ import httpx2 as httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from tenantstatus.service.connections import default_max_connections
 from tests.support.postgres import PostgresServer
 from tests.support.processes import OPERATOR_TOKEN, ServiceProcess
 
@@ -326,3 +327,10 @@ def test_every_worker_raises_and_logs_its_fd_limits(
         assert all("at most 300 connections" in line for line in lines)
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize(
+    ("soft_limit", "cap"), [(20_000, 18_976), (4_096, 3_072), (1_024, 768), (64, 48), (20, 16)]
+)
+def test_the_default_cap_leaves_descriptors_for_everything_else(soft_limit: int, cap: int) -> None:
+    assert default_max_connections(soft_limit) == cap
