@@ -530,8 +530,9 @@ def run_wrk(
     everyone_before = process_table()
     server_before = cpu_seconds(server_pids)
     client_before = children_cpu_seconds()
-    cores_before = core_times()
     meter = Meter(procs)
+    # Core counters right beside the clock: Meter() walks /proc, slow on a loaded machine.
+    cores_before = core_times()
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -545,8 +546,8 @@ def run_wrk(
         check=False,
     )
     wall = time.monotonic() - started
-    other_cores = meter.foreign_cores()
     cores_after = core_times()
+    other_cores = meter.foreign_cores()
     client = children_cpu_seconds() - client_before
     server_cpu = cpu_seconds(server_pids) - server_before
     other = foreign_cpu(everyone_before, process_table(), ours)

@@ -90,6 +90,8 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
     "key_publish_seconds": ("TENANTSTATUS_KEY_PUBLISH_SECONDS", _integer(0)),
+    "header_timeout": ("TENANTSTATUS_HEADER_TIMEOUT", _positive_float),
+    "max_connections": ("TENANTSTATUS_MAX_CONNECTIONS", _integer(1)),
 }
 
 
@@ -122,6 +124,11 @@ class Settings:
     status_public: bool = False
     # A rotated signing key is in the JWKS this long before it signs (docs/key-rotation.md).
     key_publish_seconds: int = 600
+    # Seconds a connection has to send a complete request head (also between keep-alive
+    # requests); a slower one is closed.
+    header_timeout: float = 10.0
+    # Open connections per process; None: what the file-descriptor soft limit leaves room for.
+    max_connections: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -43,13 +43,30 @@ def serve(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--header-timeout",
+            min=0.001,
+            help="Seconds to send a request head. [env TENANTSTATUS_HEADER_TIMEOUT; default 10]",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            help="Open connections per process; newer ones are reset. "
+            "[env TENANTSTATUS_MAX_CONNECTIONS; default: the fd limit less a reserve]",
+        ),
+    ] = None,
 ) -> None:
     """Run the service: state API, operator API, health and metrics."""
     try:
         import uvicorn
 
         from tenantstatus.service.app import create_app
-        from tenantstatus.service.state.fast_protocol import StateFastProtocol
+        from tenantstatus.service.connections import prepare_process
     except ImportError as exc:
         raise missing_server_extra("serve", exc) from None
 
@@ -61,6 +78,8 @@ def serve(
             database_url=database_url,
             public_url=public_url,
             workers=workers,
+            header_timeout=header_timeout,
+            max_connections=max_connections,
         )
     except ConfigError as exc:
         raise CommandError(str(exc), USAGE) from None
@@ -75,8 +94,10 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    prepare_process(settings.header_timeout, settings.max_connections)
     options = {
-        "http": StateFastProtocol,
+        # By name: a spawned worker imports it after it answers its health check.
+        "http": "tenantstatus.service.state.fast_protocol:StateFastProtocol",
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,

@@ -29,6 +29,7 @@ from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
+from tenantstatus.service.connections import prepare_process
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
@@ -171,7 +172,15 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
 
 def app_from_environment() -> ASGIApp:
     """The app for one of several worker processes: settings from `TENANTSTATUS_*`."""
-    return create_app(Settings.from_env())
+    if not logging.getLogger().handlers:
+        # A spawned worker: uvicorn configured only its own loggers, at `--log-level`.
+        logging.basicConfig(
+            level=logging.getLogger("uvicorn.error").getEffectiveLevel(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    settings = Settings.from_env()
+    prepare_process(settings.header_timeout, settings.max_connections)
+    return create_app(settings)
 
 
 def _add_health_routes(app: FastAPI) -> None:

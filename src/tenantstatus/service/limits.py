@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,26 +37,34 @@ class BodyLimit:
                 return
         received = 0
         started = False
+        refused = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    # A body without Content-Length (chunked) is only known to be too big
+                    # mid-read, inside the framework's body parsing, which turns any error
+                    # there into a 400: answer 413 now and drop what the app sends after.
+                    refused = True
+                    if not started:
+                        await _refuse(send, limit)
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(BodyTooLarge):
             await self.app(scope, bounded_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(send, limit)
 
 
 async def _refuse(send: Send, limit: int) -> None:

@@ -6,7 +6,8 @@ answer itself. This protocol answers `GET`/`HEAD /api/state/...` on a keep-alive
 connection the moment its headers are parsed, with one write, using the same
 `StateRoute.respond` as the ASGI route; every other request (and any state request it
 cannot take: one pipelined behind a request in progress, one that closes the
-connection) goes to uvicorn unchanged.
+connection) goes to uvicorn unchanged. The connection bounds of `BoundedHttpProtocol`
+(header timeout, connection cap) hold on both paths.
 
 It relies on uvicorn's `HttpToolsProtocol` internals; `requirements.lock` pins uvicorn,
 and the end-to-end state API tests run through this path.
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
+from tenantstatus.service.connections import BoundedHttpProtocol
 from tenantstatus.service.state.route import PREFIX, StateRoute
 
 __all__ = ["StateFastProtocol"]
@@ -36,8 +38,8 @@ def _find_route(app: object) -> StateRoute | None:
     return None
 
 
-class StateFastProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, answering the state API without an ASGI cycle."""
+class StateFastProtocol(BoundedHttpProtocol):
+    """uvicorn's httptools protocol, bounded, answering the state API without an ASGI cycle."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +67,7 @@ class StateFastProtocol(HttpToolsProtocol):
             super().on_headers_complete()
             return
         self._fast = True
+        self.request_head_received()
         if_none_match = None
         for name, value in self.headers:
             if name == b"if-none-match":
