@@ -27,6 +27,7 @@ from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
 from tenantstatus.delivery.signing_keys import KeyService
+from tenantstatus.service.apidocs import api_docs_router
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
@@ -140,7 +141,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.services = services
@@ -152,6 +153,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))
     _add_health_routes(app)
+    app.include_router(api_docs_router(openapi_url="/openapi.json", title=app.title))
 
     state_route = StateRoute(
         BodyLimit(
