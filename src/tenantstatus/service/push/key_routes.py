@@ -48,13 +48,13 @@ def _page(keys: KeyService) -> KeyPage:
     )
 
 
-@router.get("")
+@router.get("", summary="List the signing keys")
 async def list_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """The signing keys."""
     return _page(services.keys)
 
 
-@router.post("/rotate")
+@router.post("/rotate", summary="Rotate the signing key")
 async def rotate_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """A new key signs at once; the old one stays in the JWKS until its tokens expire."""
     await services.keys.rotate()

@@ -24,8 +24,19 @@ __all__ = [
     "UrlBody",
 ]
 
+# http(s), then only what a URL carries unencoded (model.URL_TEXT_PATTERN). Whether the
+# host resolves to a public address is checked at registration, not expressible here.
+STATE_CHANGE_URL_PATTERN = r"^https?://(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+$"
 StateChangeUrl = Annotated[
-    str, Field(min_length=1, max_length=2048, examples=["https://app.example.com/notify"])
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        pattern=STATE_CHANGE_URL_PATTERN,
+        description="Where notifications are POSTed: https, and every address its host "
+        "resolves to must be public (unless the operator allowed its network).",
+        examples=["https://hooks.example.com/tenantstatus/notify"],
+    ),
 ]
 
 
@@ -36,7 +47,7 @@ class _Strict(BaseModel):
 class ApplicationCreate(_Strict):
     """Register an application and its State Change URL."""
 
-    Name: Annotated[str, Field(min_length=1, max_length=200)]
+    Name: Annotated[str, Field(min_length=1, max_length=200, examples=["Billing sync"])]
     Url: StateChangeUrl
 
 
@@ -49,8 +60,8 @@ class UrlBody(_Strict):
 class RecoverBody(_Strict):
     """Send again every dead delivery created since `Since` (at most `Limit` this call)."""
 
-    Since: AwareDatetime
-    Limit: Annotated[int, Field(ge=1, le=1000)] = 500
+    Since: Annotated[AwareDatetime, Field(examples=["2026-02-23T00:00:00Z"])]
+    Limit: Annotated[int, Field(ge=1, le=1000, examples=[500])] = 500
 
 
 class RecoverOut(BaseModel):

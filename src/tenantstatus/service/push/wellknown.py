@@ -14,13 +14,15 @@ router = APIRouter(tags=["keys"])
 _CACHE = {"cache-control": "public, max-age=300"}
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", summary="The JSON Web Key Set")
 async def jwks(services: ServicesDep) -> JSONResponse:
     """The public keys that verify notification tokens still valid now."""
     return JSONResponse(services.keys.jwks(), headers=_CACHE)
 
 
-@router.get("/.well-known/openid-configuration")
+@router.get(
+    "/.well-known/openid-configuration", summary="Where the issuer's keys are (OpenID-style)"
+)
 async def discovery(services: ServicesDep) -> JSONResponse:
     """The issuer and where its keys are."""
     issuer = services.issuer
