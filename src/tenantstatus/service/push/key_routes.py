@@ -48,7 +48,12 @@ def _page(keys: KeyService) -> KeyPage:
     )
 
 
-@router.get("", summary="List the signing keys")
+@router.get(
+    "",
+    summary="List the signing keys",
+    description="The keys in the ring, oldest first: the active one signs new notification "
+    "tokens, retired ones stay in the JWKS until the tokens they signed expire.",
+)
 async def list_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """The signing keys."""
     return _page(services.keys)

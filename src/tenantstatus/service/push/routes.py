@@ -155,7 +155,7 @@ async def set_url(
     caller: Caller,
 ) -> ApplicationOut:
     """Point the application's notifications at a new State Change URL, checked as at
-    registration. Deliveries still queued go to the new URL."""
+    registration: https, and a host that resolves to public addresses only."""
     require_access(caller, application_id)
     updated = await applications.set_url(application_id, body.Url)
     return ApplicationOut.of(updated, services.clock.now())
@@ -207,7 +207,8 @@ async def revoke(
     applications: Applications,
     operator: Operator,
 ) -> ApprovalOut:
-    """The tenant withdraws its approval."""
+    """The tenant withdraws its approval: notifications of the tenant's later changes
+    are no longer queued for the application."""
     if not await applications.revoke(application_id, context_identifier):
         raise UnknownApproval(application_id, context_identifier)
     return ApprovalOut(
@@ -263,7 +264,8 @@ async def _owned_delivery(
 async def show_delivery(
     delivery_id: DeliveryId, applications: Applications, caller: Caller
 ) -> DeliveryDetail:
-    """One delivery with every attempt."""
+    """One delivery with every attempt: when, the receiver's status code, latency,
+    error and the start of its answer."""
     return await _owned_delivery(applications, caller, delivery_id)
 
 

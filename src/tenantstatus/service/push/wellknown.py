@@ -21,7 +21,10 @@ async def jwks(services: ServicesDep) -> JSONResponse:
 
 
 @router.get(
-    "/.well-known/openid-configuration", summary="Where the issuer's keys are (OpenID-style)"
+    "/.well-known/openid-configuration",
+    summary="Where the issuer's keys are (OpenID-style)",
+    description="The issuer (the service's public URL) and its jwks_uri, so a generic JWT "
+    "library can verify notification tokens without configuration.",
 )
 async def discovery(services: ServicesDep) -> JSONResponse:
     """The issuer and where its keys are."""
