@@ -31,14 +31,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "type": {"type": "string", "examples": ["about:blank"]},
         "title": {"type": "string", "examples": ["Operation not allowed"]},
         "status": {"type": "integer", "examples": [409]},
-        "detail": {
-            "type": "string",
-            "examples": [
-                "resume is not allowed from Running. Allowed now: upgrade, restore, suspend, "
-                "delete, maintenance-online, maintenance-offline, migration-pending, move, "
-                "set-version, incident."
-            ],
-        },
+        "detail": {"type": "string", "examples": ["resume is not allowed from Running."]},
         "errors": {
             "type": "array",
             "description": "For 422: what was wrong, where (at most 20).",
@@ -51,10 +44,40 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
     },
-    "additionalProperties": True,
 }
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Operation not allowed",
+    422: "Invalid request",
+    503: "Not ready",
+}
+_DETAILS = {
+    401: "This route needs the operator token or an application token: send "
+    "'Authorization: Bearer <token>'.",
+    403: "Only the operator may do this; application tokens may not.",
+    409: "resume is not allowed from Running. Allowed now: upgrade, restore, suspend, delete, "
+    "maintenance-online, maintenance-offline, migration-pending, move, set-version, incident.",
+    422: "Endpoint: String should match pattern '^https?://...'",
+}
+
+
+def _problem_content(status: int, description: str) -> dict[str, Any]:
+    """The problem media type, with an example that fits this status."""
+    example: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": _DETAILS.get(status, description),
+    }
+    if status == 422:
+        example["errors"] = [{"loc": ["body", "Endpoint"], "msg": "String should match pattern"}]
+    return {PROBLEM_JSON: {"schema": _PROBLEM_REF, "example": example}}
+
+
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
 
 _STATE_EXAMPLE = {
     "ContextIdentifier": "Cust12345",
@@ -126,7 +149,10 @@ def _state_path() -> dict[str, Any]:
             "content": {"application/json": {"schema": _STATE_ANSWER}},
         },
         "304": {"description": "Not modified since the ETag in If-None-Match."},
-        "400": {"description": "The id breaks the pattern.", "content": _PROBLEM_CONTENT},
+        "400": {
+            "description": "The id breaks the pattern.",
+            "content": _problem_content(400, "'0' is not a ContextIdentifier"),
+        },
     }
     operation = {
         "tags": ["state"],
@@ -170,7 +196,7 @@ def _complete(document: dict[str, Any], operator_only: set[tuple[str, str]]) -> 
             for status, response in responses.items():
                 declared = set(response.get("content", {})) - {"application/json"}
                 if status[0] in "45" and not declared - {PROBLEM_JSON}:
-                    response["content"] = _PROBLEM_CONTENT
+                    response["content"] = _problem_content(int(status), response["description"])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
