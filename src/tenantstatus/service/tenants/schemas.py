@@ -119,7 +119,7 @@ def _state_names(states: frozenset[TenantState] | None = None) -> list[str]:
 def _known_state(allowed: list[str]) -> AfterValidator:
     def check(name: str) -> str:
         if name not in allowed:
-            raise ValueError(f"unknown state {name[:32]!r}; known: {', '.join(allowed)}")
+            raise ValueError(f"{name[:32]!r} is not a state allowed here: {', '.join(allowed)}")
         return name
 
     return AfterValidator(check)
