@@ -15,6 +15,7 @@ HOSTILE = [
     "https://e.example.com/caf\u00e9",
     "https://e.example.com/%zz",
     "https://e.example.com/\r\nSet-Cookie:x=1",
+    "https://e.example.com/x\n",
 ]
 
 
@@ -34,6 +35,7 @@ def test_an_endpoint_with_characters_a_url_must_encode_is_refused(
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"] == "application/problem+json"
         assert "Endpoint" in answer.json()["detail"]
+        assert "percent-encode" in answer.json()["detail"]
     for tenant in ("Hostile1", "Hostile2"):
         state = httpx.get(f"{service.url}/api/state/{tenant}").json()
         assert state["State"] == "Unknown"
@@ -75,6 +77,7 @@ def test_a_state_change_url_with_characters_a_url_must_encode_is_refused(
         answer = admin.post("/admin/applications", json={"Name": "Hostile", "Url": url})
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["loc"] == ["body", "Url"]
+    assert "percent-encode" in answer.json()["detail"]
 
 
 def test_the_openapi_document_states_the_url_patterns(service: ServiceProcess) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -52,15 +53,30 @@ ContextId = Annotated[
         examples=[CONTEXT_ID_EXAMPLE],
     ),
 ]
+_ENDPOINT = re.compile(ENDPOINT_PATTERN)
+
+
+def _endpoint_text(value: str) -> str:
+    if _ENDPOINT.fullmatch(value) is None:
+        raise ValueError(
+            "must be an absolute http(s) URL (host, port, path; no query, fragment or user "
+            "name) of only the characters a URL carries unencoded: percent-encode spaces, "
+            "quotes, < > and non-ASCII"
+        )
+    return value
+
+
+# The pattern is in the schema for readers and fuzzers; the validator says it in words.
 Url = Annotated[
     str,
     Field(
         min_length=1,
         max_length=2048,
-        pattern=ENDPOINT_PATTERN,
+        json_schema_extra={"pattern": ENDPOINT_PATTERN},
         description="The installation's root URL; the state API's Api is this + /api.",
         examples=[ENDPOINT_EXAMPLE],
     ),
+    AfterValidator(_endpoint_text),
 ]
 Label = Annotated[str, Field(max_length=256)]
 DocumentMap = Annotated[
