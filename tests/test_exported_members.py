@@ -33,9 +33,11 @@ def test_model_exports() -> None:
         "StateChangeNotification",
         "TenantState",
         "TenantStatus",
+        "URL_TEXT_PATTERN",
         "VersionInfo",
         "WireFormatError",
         "format_instant",
+        "is_url_text",
         "is_valid_context_identifier",
         "parse_instant",
     ]

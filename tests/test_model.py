@@ -176,3 +176,23 @@ def test_spec_pattern_ids_are_valid(value: str) -> None:
 @pytest.mark.parametrize("value", ["", "1abc", "a b", "a/b", "x" * 65, "Cust1\n", "Ç1"])
 def test_ids_that_break_the_pattern_are_invalid(value: str) -> None:
     assert not is_valid_context_identifier(value)
+
+
+_URL_CHARACTERS = set(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;="
+)
+
+
+def _is_escape(text: str, at: int) -> bool:
+    pair = text[at + 1 : at + 3]
+    return len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair)
+
+
+@given(st.text(alphabet=st.characters(codec="ascii") | st.sampled_from("%é €"), min_size=1))
+def test_url_text_is_rfc_3986_characters_and_percent_escapes(text: str) -> None:
+    from tenantstatus.model import is_url_text
+
+    expected = all(c in _URL_CHARACTERS for c in text.replace("%", "")) and all(
+        _is_escape(text, i) for i, c in enumerate(text) if c == "%"
+    )
+    assert is_url_text(text) == expected

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from tenantstatus.model import ChangeType, TenantState
+from tenantstatus.model import ChangeType, TenantState, is_url_text
 
 __all__ = [
     "RULES",
@@ -373,6 +373,11 @@ def allowed_operations(tenant: Tenant | None) -> tuple[Operation, ...]:
 
 def validate_endpoint(endpoint: str) -> str:
     """Check that `endpoint` is an absolute http(s) URL; return it without a trailing slash."""
+    if not is_url_text(endpoint.strip()):
+        raise InvalidOperation(
+            f"Endpoint {endpoint[:200]!r} carries characters a URL must percent-encode "
+            "(spaces, quotes, < >, non-ASCII); encode them"
+        )
     parts = urlsplit(endpoint.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidOperation(f"Endpoint must be an absolute http(s) URL, got {endpoint!r}")

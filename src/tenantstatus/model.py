@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "CONTEXT_IDENTIFIER_PATTERN",
+    "URL_TEXT_PATTERN",
     "ChangeType",
     "StateChangeNotification",
     "TenantState",
@@ -28,11 +29,17 @@ __all__ = [
     "VersionInfo",
     "WireFormatError",
     "format_instant",
+    "is_url_text",
     "is_valid_context_identifier",
     "parse_instant",
 ]
 
 CONTEXT_IDENTIFIER_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+# What a URL may carry unencoded (RFC 3986: unreserved and reserved characters) and
+# %XX escapes. A space, quote or angle bracket must arrive percent-encoded, so a URL
+# that passes can be written into JSON, HTML or a header as it is.
+URL_TEXT_PATTERN = re.compile(r"(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+")
 
 
 class WireFormatError(ValueError):
@@ -42,6 +49,11 @@ class WireFormatError(ValueError):
 def is_valid_context_identifier(value: str) -> bool:
     """True when `value` matches the spec's ContextIdentifier pattern."""
     return CONTEXT_IDENTIFIER_PATTERN.fullmatch(value) is not None
+
+
+def is_url_text(value: str) -> bool:
+    """True when `value` holds only characters a URL carries unencoded (see URL_TEXT_PATTERN)."""
+    return URL_TEXT_PATTERN.fullmatch(value) is not None
 
 
 class TenantState(enum.IntEnum):

@@ -169,7 +169,7 @@ def test_import_skips_existing_tenants(service: ServiceProcess) -> None:
 
 def test_openapi_is_published(service: ServiceProcess) -> None:
     spec = httpx.get(f"{service.url}/openapi.json").json()
-    assert "/admin/tenants/{context_identifier}/operations" in spec["paths"]
+    assert "/admin/tenants/{ContextIdentifier}/operations" in spec["paths"]
 
 
 def test_health_ready_and_metrics(service: ServiceProcess) -> None:

@@ -13,7 +13,7 @@ from tenantstatus.service.auth import hash_token
 from tenantstatus.service.errors import UnknownApplication
 from tenantstatus.service.services import ServicesDep
 
-__all__ = ["Caller", "Operator", "Principal", "require_access"]
+__all__ = ["Caller", "Operator", "Principal", "operator_principal", "require_access"]
 
 _bearer = HTTPBearer(auto_error=False, description="The operator token or an application token.")
 
@@ -56,7 +56,8 @@ async def _principal(
     )
 
 
-def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+def operator_principal(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """The caller, refused with 403 unless it is the operator (the `Operator` dependency)."""
     if not principal.is_operator:
         raise HTTPException(403, "Only the operator may do this; application tokens may not.")
     return principal
@@ -69,4 +70,4 @@ def require_access(principal: Principal, application_id: str) -> None:
 
 
 Caller = Annotated[Principal, Depends(_principal)]
-Operator = Annotated[Principal, Depends(_operator)]
+Operator = Annotated[Principal, Depends(operator_principal)]

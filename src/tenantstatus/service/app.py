@@ -28,6 +28,7 @@ from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
 from tenantstatus.delivery.signing_keys import KeyService
+from tenantstatus.service.apidocs import api_docs_router
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.connections import prepare_process
 from tenantstatus.service.limits import BodyLimit
@@ -144,7 +145,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.services = services
@@ -156,6 +157,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))
     _add_health_routes(app)
+    app.include_router(api_docs_router(openapi_url="/openapi.json", title=app.title))
 
     state_route = StateRoute(
         BodyLimit(
@@ -184,14 +186,19 @@ def app_from_environment() -> ASGIApp:
 
 
 def _add_health_routes(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:
-        """The process is alive."""
+        """The process is alive and its event loop answers; says nothing of the database."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness",
+        responses={503: {"description": "Not ready: starting, or the database does not answer"}},
+    )
     async def readyz(services: ServicesDep) -> Response:
-        """The state cache is loaded and the database answers."""
+        """The state cache is loaded and the database answers: route traffic here."""
         if not services.ready:
             return problem(503, "Not ready", "The service is still starting.")
         try:
@@ -200,8 +207,15 @@ def _add_health_routes(app: FastAPI) -> None:
             return problem(503, "Not ready", f"The database does not answer: {exc}")
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["health"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"description": "Metrics", "content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics(services: ServicesDep) -> Response:
-        """Prometheus metrics."""
+        """Prometheus metrics: state answers served, tenants by state, outbox depth,
+        delivery outcomes and latencies."""
         registry = services.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

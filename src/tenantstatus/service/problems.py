@@ -20,6 +20,7 @@ from starlette.responses import Response
 from tenantstatus.delivery.url_safety import UnsafeUrl
 from tenantstatus.lifecycle import InvalidOperation, TransitionRefused
 from tenantstatus.service.errors import ServiceError, ServiceUnavailable
+from tenantstatus.service.route_table import allowed_methods
 from tenantstatus.store import StoreUnavailable
 
 __all__ = ["PROBLEM_JSON", "install_error_handlers", "problem", "problem_body"]
@@ -118,11 +119,18 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # FastAPI's answer to a body it cannot decode (not UTF-8): the same 422 as for
+        # any other body that is not JSON, as the OpenAPI document says.
+        return problem(422, "Invalid request", "body: not JSON (it is not UTF-8 text)")
+    if exc.status_code == 405:
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        # Starlette names only the first route that matched the path; each method is a
+        # route of its own here, so Allow lists them all.
+        headers["allow"] = ", ".join(allowed_methods(request.app, request.scope["path"]))
     return problem(
-        exc.status_code,
-        _TITLES.get(exc.status_code, "Error"),
-        str(exc.detail),
-        headers=dict(exc.headers or {}),
+        exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), headers=headers
     )
 
 

@@ -56,13 +56,18 @@ def _page(keys: KeyService) -> KeyPage:
     )
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List the signing keys",
+    description="The keys in the ring, oldest first: the active one signs new notification "
+    "tokens, retired ones stay in the JWKS until the tokens they signed expire.",
+)
 async def list_keys(services: ServicesDep, operator: Operator) -> KeyPage:
     """The signing keys."""
     return _page(services.keys)
 
 
-@router.post("/rotate")
+@router.post("/rotate", summary="Rotate the signing key")
 async def rotate_keys(
     services: ServicesDep, operator: Operator, body: RotateIn | None = None
 ) -> KeyPage:

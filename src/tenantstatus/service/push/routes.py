@@ -6,7 +6,7 @@ only that application: its URL, its secret and its deliveries.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -39,9 +39,33 @@ def _applications(services: ServicesDep) -> ApplicationService:
 
 
 Applications = Annotated[ApplicationService, Depends(_applications)]
-AppId = Annotated[str, Path(pattern=r"^app_[0-9a-f]{16}$")]
-ContextPath = Annotated[str, Path(pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$")]
-DeliveryId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{32}$")]
+AppId = Annotated[
+    str,
+    Path(
+        alias="ApplicationId",
+        pattern=r"^app_[0-9a-f]{16}$",
+        description="The application's Id.",
+        examples=["app_3f9c2a7b1d4e6f80"],
+    ),
+]
+ContextPath = Annotated[
+    str,
+    Path(
+        alias="ContextIdentifier",
+        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
+        description="The tenant id.",
+        examples=["Cust12345"],
+    ),
+]
+DeliveryId = Annotated[
+    str,
+    Path(
+        alias="DeliveryId",
+        pattern=r"^msg_[0-9a-f]{32}$",
+        description="The delivery's Id (the webhook-id header the receiver saw).",
+        examples=["msg_0b4f6c1e9a2d4b7c8e3f5a6b7c8d9e0f"],
+    ),
+]
 
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 router = APIRouter(
@@ -64,15 +88,30 @@ def _credentials(services: Services, credentials: NewCredentials) -> Application
     )
 
 
-@router.post("/applications", status_code=201)
+_URL_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Invalid request, or the State Change URL is refused: not https, or "
+        "its host does not resolve, or resolves to a private or loopback address",
+        **_PROBLEM,
+    }
+}
+
+
+@router.post(
+    "/applications", status_code=201, summary="Register an application", responses=_URL_REFUSED
+)
 async def create_application(
     body: ApplicationCreate, services: ServicesDep, applications: Applications, operator: Operator
 ) -> ApplicationCredentials:
-    """Register an application. Its token and secret are shown in this answer only."""
+    """Register an application and its State Change URL.
+
+    The answer carries the application's own API token and its webhook signing
+    secret; they are shown in this answer only and stored as hashes or sealed.
+    """
     return _credentials(services, await applications.create(body.Name, body.Url))
 
 
-@router.get("/applications")
+@router.get("/applications", summary="List applications")
 async def list_applications(
     services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationPage:
@@ -91,7 +130,7 @@ async def list_applications(
     )
 
 
-@router.get("/applications/{application_id}")
+@router.get("/applications/{ApplicationId}", summary="Show an application")
 async def show_application(
     application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationOut:
@@ -103,7 +142,11 @@ async def show_application(
     return ApplicationOut.of(application, services.clock.now(), mine)
 
 
-@router.put("/applications/{application_id}/url")
+@router.put(
+    "/applications/{ApplicationId}/url",
+    summary="Change the State Change URL",
+    responses=_URL_REFUSED,
+)
 async def set_url(
     application_id: AppId,
     body: UrlBody,
@@ -111,13 +154,14 @@ async def set_url(
     applications: Applications,
     caller: Caller,
 ) -> ApplicationOut:
-    """Change the State Change URL."""
+    """Point the application's notifications at a new State Change URL, checked as at
+    registration: https, and a host that resolves to public addresses only."""
     require_access(caller, application_id)
     updated = await applications.set_url(application_id, body.Url)
     return ApplicationOut.of(updated, services.clock.now())
 
 
-@router.post("/applications/{application_id}/rotate-secret")
+@router.post("/applications/{ApplicationId}/rotate-secret", summary="Rotate the webhook secret")
 async def rotate_secret(
     application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationCredentials:
@@ -126,7 +170,7 @@ async def rotate_secret(
     return _credentials(services, await applications.rotate_secret(application_id))
 
 
-@router.post("/applications/{application_id}/enable")
+@router.post("/applications/{ApplicationId}/enable", summary="Re-enable an application")
 async def enable_application(
     application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> ApplicationOut:
@@ -137,7 +181,9 @@ async def enable_application(
     return ApplicationOut.of(updated, services.clock.now())
 
 
-@router.put("/applications/{application_id}/approvals/{context_identifier}")
+@router.put(
+    "/applications/{ApplicationId}/approvals/{ContextIdentifier}", summary="Approve for a tenant"
+)
 async def approve(
     application_id: AppId,
     context_identifier: ContextPath,
@@ -151,14 +197,18 @@ async def approve(
     )
 
 
-@router.delete("/applications/{application_id}/approvals/{context_identifier}")
+@router.delete(
+    "/applications/{ApplicationId}/approvals/{ContextIdentifier}",
+    summary="Withdraw an approval",
+)
 async def revoke(
     application_id: AppId,
     context_identifier: ContextPath,
     applications: Applications,
     operator: Operator,
 ) -> ApprovalOut:
-    """The tenant withdraws its approval."""
+    """The tenant withdraws its approval: notifications of the tenant's later changes
+    are no longer queued for the application."""
     if not await applications.revoke(application_id, context_identifier):
         raise UnknownApproval(application_id, context_identifier)
     return ApprovalOut(
@@ -166,7 +216,7 @@ async def revoke(
     )
 
 
-@router.get("/deliveries")
+@router.get("/deliveries", summary="List deliveries")
 async def list_deliveries(
     applications: Applications,
     caller: Caller,
@@ -210,15 +260,16 @@ async def _owned_delivery(
     )
 
 
-@router.get("/deliveries/{delivery_id}")
+@router.get("/deliveries/{DeliveryId}", summary="Show a delivery")
 async def show_delivery(
     delivery_id: DeliveryId, applications: Applications, caller: Caller
 ) -> DeliveryDetail:
-    """One delivery with every attempt."""
+    """One delivery with every attempt: when, the receiver's status code, latency,
+    error and the start of its answer."""
     return await _owned_delivery(applications, caller, delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/redeliver")
+@router.post("/deliveries/{DeliveryId}/redeliver", summary="Send a delivery again")
 async def redeliver(
     delivery_id: DeliveryId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> DeliveryDetail:
@@ -229,7 +280,7 @@ async def redeliver(
     return await _owned_delivery(applications, caller, delivery_id)
 
 
-@router.post("/applications/{application_id}/recover")
+@router.post("/applications/{ApplicationId}/recover", summary="Recover dead deliveries")
 async def recover(
     application_id: AppId,
     body: RecoverBody,

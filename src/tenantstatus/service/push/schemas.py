@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenantstatus.store.push_records import Application, Attempt, Delivery
 
@@ -24,8 +25,32 @@ __all__ = [
     "UrlBody",
 ]
 
+# http(s), then only what a URL carries unencoded (model.URL_TEXT_PATTERN). Whether the
+# host resolves to a public address is checked at registration, not expressible here.
+STATE_CHANGE_URL_PATTERN = r"^https?://(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+$"
+_STATE_CHANGE_URL = re.compile(STATE_CHANGE_URL_PATTERN)
+
+
+def _url_text(value: str) -> str:
+    if _STATE_CHANGE_URL.fullmatch(value) is None:
+        raise ValueError(
+            "must be an http(s) URL of only the characters a URL carries unencoded: "
+            "percent-encode spaces, quotes, < > and non-ASCII"
+        )
+    return value
+
+
 StateChangeUrl = Annotated[
-    str, Field(min_length=1, max_length=2048, examples=["https://app.example.com/notify"])
+    str,
+    AfterValidator(_url_text),
+    Field(
+        min_length=1,
+        max_length=2048,
+        json_schema_extra={"pattern": STATE_CHANGE_URL_PATTERN},
+        description="Where notifications are POSTed: https, and every address its host "
+        "resolves to must be public (unless the operator allowed its network).",
+        examples=["https://hooks.example.com/tenantstatus/notify"],
+    ),
 ]
 
 
@@ -36,7 +61,7 @@ class _Strict(BaseModel):
 class ApplicationCreate(_Strict):
     """Register an application and its State Change URL."""
 
-    Name: Annotated[str, Field(min_length=1, max_length=200)]
+    Name: Annotated[str, Field(min_length=1, max_length=200, examples=["Billing sync"])]
     Url: StateChangeUrl
 
 
@@ -49,8 +74,8 @@ class UrlBody(_Strict):
 class RecoverBody(_Strict):
     """Send again every dead delivery created since `Since` (at most `Limit` this call)."""
 
-    Since: AwareDatetime
-    Limit: Annotated[int, Field(ge=1, le=1000)] = 500
+    Since: Annotated[AwareDatetime, Field(examples=["2026-02-23T00:00:00Z"])]
+    Limit: Annotated[int, Field(ge=1, le=1000, examples=[500])] = 500
 
 
 class RecoverOut(BaseModel):

@@ -18,13 +18,18 @@ def _cache(keys: KeyService) -> dict[str, str]:
     return {"cache-control": f"public, max-age={keys.jwks_max_age}"}
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", summary="The JSON Web Key Set")
 async def jwks(services: ServicesDep) -> JSONResponse:
     """The public keys that verify notification tokens still valid now, and the next one."""
     return JSONResponse(services.keys.jwks(), headers=_cache(services.keys))
 
 
-@router.get("/.well-known/openid-configuration")
+@router.get(
+    "/.well-known/openid-configuration",
+    summary="Where the issuer's keys are (OpenID-style)",
+    description="The issuer (the service's public URL) and its jwks_uri, so a generic JWT "
+    "library can verify notification tokens without configuration.",
+)
 async def discovery(services: ServicesDep) -> JSONResponse:
     """The issuer and where its keys are."""
     issuer = services.issuer

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from tenantstatus.model import TenantState, is_valid_context_identifier
+from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState, is_valid_context_identifier
 from tenantstatus.service.problems import problem
 from tenantstatus.service.services import services_of
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
@@ -66,6 +66,41 @@ _ATOM = "application/atom+xml; charset=utf-8"
 _SVG = "image/svg+xml; charset=utf-8"
 _COMMON = {"x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 
+_ID_PATTERN = f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$"
+# The pages answer a malformed id with a page of their own (404), not a 422 problem,
+# so the pattern is documented here and checked by the handlers.
+ContextPath = Annotated[
+    str,
+    Path(
+        alias="ContextIdentifier",
+        description="The tenant id; one that breaks the pattern is answered 404.",
+        json_schema_extra={"pattern": _ID_PATTERN, "examples": ["Cust12345"]},
+    ),
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Only tenants whose ContextIdentifier starts with this.",
+        json_schema_extra={"pattern": "^ *[A-Za-z0-9_-]{0,64} *$", "examples": ["Cust1"]},
+    ),
+]
+StateQuery = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="Only tenants in this state; empty for all.",
+        json_schema_extra={"enum": ["", *(s.name for s in TenantState)]},
+    ),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="A page link's cursor: a ContextIdentifier.",
+        json_schema_extra={"pattern": _ID_PATTERN},
+    ),
+]
 ZoneQuery = Annotated[
     str | None,
     Query(max_length=64, description="An IANA time zone for the page, e.g. Europe/Oslo."),
@@ -203,23 +238,39 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             headers={**_COMMON, "cache-control": "public, max-age=31536000, immutable"},
         )
 
-    @router.get("/status", response_class=Response, responses={401: {}, 400: {}})
+    @router.get(
+        "/status",
+        response_class=Response,
+        summary="Status page of every tenant",
+        responses={
+            200: {"description": "The overview page", "content": {"text/html": {}}},
+            400: {
+                "description": "The page, saying which filter it could not use",
+                "content": {"text/html": {}},
+            },
+            401: {
+                "description": "Needs the operator token (unless the overview is public)",
+                "content": {"text/html": {}},
+            },
+        },
+    )
     async def overview(
         request: Request,
-        q: Annotated[str | None, Query(max_length=64, description="Identifier prefix")] = None,
-        state: Annotated[str | None, Query(max_length=32, description="A state name")] = None,
-        after: Annotated[str | None, Query(max_length=64)] = None,
-        before: Annotated[str | None, Query(max_length=64)] = None,
+        q: SearchQuery = None,
+        state: StateQuery = None,
+        after: CursorQuery = None,
+        before: CursorQuery = None,
         tz: ZoneQuery = None,
     ) -> Response:
-        """Every tenant: counts per state, and a searchable, filterable, paged list."""
+        """An HTML page for people: counts per state, and a searchable, filterable list
+        of every tenant, 50 a page."""
         timer = _Timer()
         zone = ReaderZone.choose(tz, request.cookies.get("tz"))
         refused = overview_refused(request, timer, zone)
         if refused is not None:
             return refused
         problems: list[str] = []
-        prefix = (q or "").strip() or None
+        prefix = (q or "").strip(" ") or None
         if prefix is not None and _PREFIX.fullmatch(prefix) is None:
             problems.append("Search by the start of a ContextIdentifier: letters, digits, _ and -.")
             prefix = None
@@ -259,7 +310,15 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         )
         return _html(body, timer, status=400 if problems else 200, private=not public_overview)
 
-    @router.get("/status/feed.atom", response_class=Response, responses={401: {}})
+    @router.get(
+        "/status/feed.atom",
+        response_class=Response,
+        summary="Atom feed of every tenant",
+        responses={
+            200: {"description": "The feed", "content": {"application/atom+xml": {}}},
+            401: {"description": "Needs the operator token (unless the overview is public)"},
+        },
+    )
     async def all_tenants_feed(request: Request) -> Response:
         """Atom feed of the state changes and planned operations of every tenant."""
         timer = _Timer()
@@ -287,9 +346,17 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         )
         return _feed_response(feed, timer, private=not public_overview)
 
-    @router.get("/status/{context_identifier}", response_class=Response, responses={404: {}})
+    @router.get(
+        "/status/{ContextIdentifier}",
+        response_class=Response,
+        summary="Status page of a tenant",
+        responses={
+            200: {"description": "The tenant's page", "content": {"text/html": {}}},
+            404: {"description": "No such tenant (an HTML page)", "content": {"text/html": {}}},
+        },
+    )
     async def tenant_page(
-        request: Request, context_identifier: str, tz: ZoneQuery = None
+        request: Request, context_identifier: ContextPath, tz: ZoneQuery = None
     ) -> Response:
         """One tenant's status page: state in words, since when, version, next window,
         the 90-day bar and the recent history."""
@@ -354,10 +421,14 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         return _html(body, timer)
 
     @router.get(
-        "/status/{context_identifier}/summary.json",
-        responses={404: {"content": {"application/problem+json": {}}}},
+        "/status/{ContextIdentifier}/summary.json",
+        summary="A tenant's status as Statuspage's summary.json",
+        responses={
+            200: {"description": "The summary document", "content": {"application/json": {}}},
+            404: {"description": "No such tenant"},
+        },
     )
-    async def summary(request: Request, context_identifier: str) -> Response:
+    async def summary(request: Request, context_identifier: ContextPath) -> Response:
         """The tenant's status in the shape of Statuspage's v2 summary.json."""
         timer = _Timer()
         now = _now(request)
@@ -378,11 +449,15 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         )
 
     @router.get(
-        "/status/{context_identifier}/feed.atom",
+        "/status/{ContextIdentifier}/feed.atom",
         response_class=Response,
-        responses={404: {"content": {"application/problem+json": {}}}},
+        summary="Atom feed of a tenant",
+        responses={
+            200: {"description": "The feed", "content": {"application/atom+xml": {}}},
+            404: {"description": "No such tenant"},
+        },
     )
-    async def tenant_feed(request: Request, context_identifier: str) -> Response:
+    async def tenant_feed(request: Request, context_identifier: ContextPath) -> Response:
         """Atom feed of one tenant's state changes and planned operations."""
         timer = _Timer()
         now = _now(request)
@@ -405,11 +480,15 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         return _feed_response(feed, timer)
 
     @router.get(
-        "/status/{context_identifier}/badge.svg",
+        "/status/{ContextIdentifier}/badge.svg",
         response_class=Response,
-        responses={404: {"content": {"application/problem+json": {}}}},
+        summary="SVG badge of a tenant's state",
+        responses={
+            200: {"description": "The badge", "content": {"image/svg+xml": {}}},
+            404: {"description": "Not a ContextIdentifier"},
+        },
     )
-    async def badge(request: Request, context_identifier: str) -> Response:
+    async def badge(request: Request, context_identifier: ContextPath) -> Response:
         """An SVG badge: `Cust123 | running`. Unknown tenants show `unknown`."""
         timer = _Timer()
         if not is_valid_context_identifier(context_identifier):

@@ -45,7 +45,26 @@ def _service(services: ServicesDep) -> TenantService:
 
 
 Service = Annotated[TenantService, Depends(_service)]
-ContextPath = Annotated[str, Path(pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$")]
+ContextPath = Annotated[
+    str,
+    Path(
+        alias="ContextIdentifier",
+        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
+        description="The tenant id.",
+        examples=["Cust12345"],
+    ),
+]
+ScheduledId = Annotated[
+    int, Path(alias="ScheduledId", ge=1, le=2**62, description="Id of the scheduled operation.")
+]
+StateQuery = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="Only tenants in this state (a state name; an unknown one is 400).",
+        json_schema_extra={"enum": [s.name for s in TenantState]},
+    ),
+]
 
 router = APIRouter(prefix="/admin", tags=["operator"], responses=_ERRORS)
 
@@ -69,32 +88,50 @@ async def _run_or_schedule(
 @router.post(
     "/tenants",
     status_code=201,
+    summary="Provision a tenant",
     responses={
+        201: {"description": "The tenant was created; its state answer changes at once."},
         202: {"model": ScheduledOut, "description": "Scheduled for At"},
         409: {"description": "The tenant exists already", **_PROBLEM},
+        422: {
+            "description": "Invalid request, or a request the lifecycle refuses (e.g. At in "
+            "the past)",
+            **_PROBLEM,
+        },
     },
 )
 async def create_tenant(
     body: TenantCreate, service: Service, operator: Operator, response: Response
 ) -> OperationResult | ScheduledOut:
-    """Provision a tenant, now or at `At`."""
+    """Create a tenant in Provisioning (or the State given), now or at `At`.
+
+    The state API answers for it at once. With `At`, the operation is scheduled
+    instead and the answer is 202 with the scheduled operation.
+    """
     request = request_from("provision", body.parameters())
     return await _run_or_schedule(
         service, response, body.ContextIdentifier, request, body.At, operator.actor
     )
 
 
-@router.get("/tenants")
+@router.get(
+    "/tenants",
+    summary="List tenants",
+    responses={400: {"description": "Unknown state name", **_PROBLEM}},
+)
 async def list_tenants(
     service: Service,
     operator: Operator,
-    state: Annotated[str | None, Query(max_length=32, description="A state name")] = None,
+    state: StateQuery = None,
     after: Annotated[
         str | None, Query(max_length=64, description="The previous page's Next")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TenantPage:
-    """A page of tenants, ordered by ContextIdentifier, optionally in one state."""
+    """A page of tenants, ordered by ContextIdentifier, optionally only those in one state.
+
+    Pass the answer's `Next` as `after` for the next page; `Next` is null on the last.
+    """
     wanted = None
     if state is not None:
         wanted = TenantState.from_name(state)
@@ -110,9 +147,12 @@ async def list_tenants(
     )
 
 
-@router.post("/tenants/import")
+@router.post("/tenants/import", summary="Import tenants in bulk")
 async def import_tenants(body: ImportBody, service: Service, operator: Operator) -> ImportOut:
-    """Create many tenants at once (at most 10,000 a request); existing ones are skipped."""
+    """Create many tenants in one transaction (at most 10,000 a request).
+
+    Tenants that exist already are skipped, not changed, so an import can be re-run.
+    """
     items = [
         ImportItem(item.ContextIdentifier, request_from("provision", item.parameters()))
         for item in body.Tenants
@@ -121,14 +161,18 @@ async def import_tenants(body: ImportBody, service: Service, operator: Operator)
     return ImportOut(Created=result.created, Skipped=result.skipped)
 
 
-@router.get("/tenants/{context_identifier}", responses={404: {"description": "No such tenant"}})
+@router.get(
+    "/tenants/{ContextIdentifier}",
+    summary="Show a tenant",
+    responses={404: {"description": "No such tenant"}},
+)
 async def show_tenant(
     context_identifier: ContextPath,
     service: Service,
     operator: Operator,
     history: Annotated[int, Query(ge=0, le=1000)] = 50,
 ) -> TenantDetail:
-    """One tenant with its recent history (newest first) and pending scheduled operations."""
+    """One tenant, its `history` newest history rows and its pending scheduled operations."""
     tenant = await service.store.get_tenant(context_identifier)
     if tenant is None:
         raise UnknownTenant(context_identifier)
@@ -142,10 +186,17 @@ async def show_tenant(
 
 
 @router.post(
-    "/tenants/{context_identifier}/operations",
+    "/tenants/{ContextIdentifier}/operations",
+    summary="Run a lifecycle operation",
     responses={
         202: {"model": ScheduledOut, "description": "Scheduled for At"},
+        404: {"description": "No such tenant"},
         409: {"description": "Not allowed from the tenant's state", **_PROBLEM},
+        422: {
+            "description": "Invalid request, or parameters the operation needs are missing "
+            "(upgrade: VersionName and FileVersion; move: a new Endpoint), or At is past",
+            **_PROBLEM,
+        },
     },
 )
 async def run_operation(
@@ -155,14 +206,19 @@ async def run_operation(
     operator: Operator,
     response: Response,
 ) -> OperationResult | ScheduledOut:
-    """Run a lifecycle operation on a tenant, now or at `At`."""
+    """Run a lifecycle operation on a tenant, now or (with `At`) later.
+
+    Which operations the tenant's state allows is in its `AllowedOperations`; any other
+    is refused with 409. Operations that announce a change (upgrade, suspend, resume,
+    delete, move, restore-done) queue notifications to approved applications.
+    """
     request = request_from(str(body.Operation), body.parameters())
     return await _run_or_schedule(
         service, response, context_identifier, request, body.At, operator.actor
     )
 
 
-@router.get("/schedule")
+@router.get("/schedule", summary="List scheduled operations")
 async def list_schedule(
     service: Service,
     operator: Operator,
@@ -170,18 +226,22 @@ async def list_schedule(
     status: ScheduleStatus | None = ScheduleStatus.PENDING,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ScheduledPage:
-    """Scheduled operations, soonest first (pending ones unless `status` says otherwise)."""
+    """Scheduled operations, soonest first: pending ones unless `status` says otherwise."""
     found = await service.store.list_scheduled(
         context_identifier=context_identifier, status=status, limit=limit
     )
     return ScheduledPage(Scheduled=[ScheduledOut.of(s) for s in found])
 
 
-@router.get("/schedule/{scheduled_id}", responses={404: {"description": "No such operation"}})
+@router.get(
+    "/schedule/{ScheduledId}",
+    summary="Show a scheduled operation",
+    responses={404: {"description": "No such operation"}},
+)
 async def show_scheduled(
-    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, operator: Operator
+    scheduled_id: ScheduledId, service: Service, operator: Operator
 ) -> ScheduledOut:
-    """One scheduled operation, whatever its status."""
+    """One scheduled operation, whatever its status, with its error if it failed."""
     found = await service.store.get_scheduled(scheduled_id)
     if found is None:
         raise UnknownScheduledOperation(scheduled_id, pending=False)
@@ -189,10 +249,16 @@ async def show_scheduled(
 
 
 @router.delete(
-    "/schedule/{scheduled_id}", responses={404: {"description": "No such pending operation"}}
+    "/schedule/{ScheduledId}",
+    summary="Cancel a scheduled operation",
+    responses={404: {"description": "No such pending operation"}},
 )
 async def cancel_scheduled(
-    scheduled_id: Annotated[int, Path(ge=1, le=2**62)], service: Service, operator: Operator
+    scheduled_id: ScheduledId, service: Service, operator: Operator
 ) -> ScheduledOut:
-    """Cancel a pending scheduled operation."""
+    """Cancel a pending scheduled operation; it will not run.
+
+    The record stays, with Status `cancelled`, so `GET` still answers it: the schedule
+    keeps what was planned and who cancelled it.
+    """
     return ScheduledOut.of(await service.cancel(scheduled_id))
