@@ -29,13 +29,21 @@ _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"
 # the home directory, say): the interpreter and its packages, the temporary directory
 # and the per-user caches and settings tools keep.
 _HOME = os.path.expanduser("~")
+_TEMP = os.path.abspath(tempfile.gettempdir())
+# A clone made in the temporary directory itself (/tmp/clone) has the tests' own
+# temporary files beside it: there, only what lay beside it before the run counts, and
+# pytest's own base directory does not.
+CLONED_IN_TEMP = _TEMP == _PARENT
+_BESIDE_AT_START = (
+    frozenset(os.listdir(_PARENT)) - {os.path.basename(CHECKOUT)} if CLONED_IN_TEMP else frozenset()
+)
 _ALLOWED = tuple(
     os.path.join(os.path.abspath(place), "")
     for place in {
         sys.prefix,
         sys.base_prefix,
         sys.exec_prefix,
-        tempfile.gettempdir(),
+        *(() if CLONED_IN_TEMP else (_TEMP,)),
         *(os.path.join(_HOME, hidden) for hidden in (".cache", ".config", ".local")),
     }
 )
@@ -50,7 +58,18 @@ def outside_checkout(path: str) -> bool:
         return False
     if absolute.startswith(os.path.join(CHECKOUT, "")):
         return False
-    return not absolute.startswith(_ALLOWED)
+    if absolute.startswith(_ALLOWED):
+        return False
+    if CLONED_IN_TEMP:
+        first = absolute[len(_PARENT) :].strip(os.sep).split(os.sep)[0]
+        if first.startswith("pytest-of-"):
+            return False
+        # Made during the run (a temporary file), not there before it: not beside. The
+        # directory itself is tempfile's, which probes it.
+        return bool(first) and (
+            first in _BESIDE_AT_START or not os.path.lexists(os.path.join(_PARENT, first))
+        )
+    return True
 
 
 class _Reads:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
@@ -35,6 +35,9 @@ class KeyPage(BaseModel):
 
 class RotateIn(BaseModel):
     """How to rotate: by default the new key signs after the publish delay."""
+
+    # Strict: `{"Immediately": 0}` is a mistake to refuse, not a false to guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     Immediately: bool = False
 
