@@ -121,6 +121,12 @@ class NotificationReceiver:
                 [(b"retry-after", _RETRY_LATER_SECONDS)],
             )
             return
+        await self._deliver(verified, body, headers, send)
+
+    async def _deliver(
+        self, verified: VerifiedNotification, body: bytes, headers: dict[str, str], send: Send
+    ) -> None:
+        # The seam `tenantstatus receive --forward-to` replaces: what happens once verified.
         try:
             if self.gate is not None:
                 await self.gate.apply(verified)

@@ -1,0 +1,237 @@
+"""`tenantstatus receive --forward-to`: a real service, the real CLI, a real local app."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from standardwebhooks import Webhook
+
+from tests.push.conftest import (
+    PUSH_ENV,
+    Registered,
+    operate,
+    recorded_attempts,
+    register,
+    tenant,
+)
+from tests.support.processes import ServiceProcess, free_port
+from tests.support.receivers import Receiver
+
+TENANTSTATUS = Path(sys.executable).with_name("tenantstatus")
+
+
+@pytest.fixture(scope="module")
+def delivering(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A service that may deliver to loopback http, as a vendor's laptop would need."""
+    process = ServiceProcess(tmp_path_factory.mktemp("forward") / "data", env=PUSH_ENV).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Receiver]:
+    """The vendor's local app: records what it gets (see tests/support/receivers)."""
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@contextmanager
+def forwarding(
+    service: ServiceProcess, forward_to: str, *extra: str
+) -> Iterator[tuple[Registered, str, subprocess.Popen[str]]]:
+    """An application registered at a `receive --forward-to` the installed script runs."""
+    assert TENANTSTATUS.exists(), TENANTSTATUS
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    registered = register(service, url, name=f"forward-{uuid.uuid4().hex[:8]}")
+    process = subprocess.Popen(
+        [
+            str(TENANTSTATUS),
+            "receive",
+            "--port",
+            str(port),
+            "--issuer",
+            service.url,
+            "--audience",
+            registered.id,
+            "--webhook-secret",
+            registered.secret,
+            "--forward-to",
+            forward_to,
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"receive did not start: {process.communicate()}") from None
+                time.sleep(0.05)
+        yield registered, url, process
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def change(service: ServiceProcess, registered: Registered) -> tuple[str, str]:
+    """A new tenant approved for `registered`, then suspended: (tenant, delivery id)."""
+    ctx = f"Fwd{uuid.uuid4().int % 10**10}"
+    tenant(service, ctx, registered)
+    operate(service, ctx, "suspend")
+    with service.admin() as admin:
+        listed = admin.get("/admin/deliveries", params={"application": registered.id}).json()
+    (delivery,) = listed["Deliveries"]
+    return ctx, str(delivery["Id"])
+
+
+def printed(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    document: dict[str, Any] = json.loads(process.stdout.readline())
+    return document
+
+
+def test_a_real_change_reaches_the_app_unchanged_and_the_service_records_its_answers(
+    delivering: ServiceProcess, app: Receiver
+) -> None:
+    name = f"flaky-{uuid.uuid4().hex[:8]}"
+    with forwarding(delivering, f"{app.url}/flaky/1/{name}") as (registered, _, process):
+        ctx, delivery_id = change(delivering, registered)
+        failed, succeeded = recorded_attempts(delivering, delivery_id, 2)[:2]
+        first, second = printed(process), printed(process)
+    assert (failed["StatusCode"], failed["ResponseExcerpt"]) == (500, "not yet")
+    assert (succeeded["StatusCode"], succeeded["ResponseExcerpt"]) == (200, "accepted")
+    with delivering.admin() as admin:
+        detail = admin.get(f"/admin/deliveries/{delivery_id}").json()
+    assert detail["Delivery"]["Status"] == "delivered"
+    got = app.received(name)
+    assert len(got) == 2
+    for received in got:
+        # The app's own check, with a third-party library and the app's secret: it passes
+        # only if body, webhook-id, webhook-timestamp and webhook-signature are unchanged.
+        document = Webhook(registered.secret).verify(received.body, received.headers)
+        assert document["ContextIdentifier"] == ctx
+        assert received.headers["webhook-id"] == delivery_id
+        assert received.headers["content-type"].startswith("application/json")
+        assert received.headers["host"] == app.url.removeprefix("http://")
+    for line, status in ((first, 500), (second, 200)):
+        assert line["Delivery"] == delivery_id
+        assert line["ContextIdentifier"] == ctx
+        assert line["Change"] == "Suspend"
+        assert line["WebhookSignature"] == "verified"
+        assert line["StatusCode"] == status
+        assert line["Error"] is None
+        assert isinstance(line["LatencyMs"], int)
+
+
+def forged_body(service: ServiceProcess, registered: Registered) -> bytes:
+    """A notification whose token names one of the service's keys but is signed by another."""
+    kid = httpx.get(f"{service.url}/.well-known/jwks.json").json()["keys"][0]["kid"]
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "iss": service.url,
+        "aud": registered.id,
+        "sub": "CustForged",
+        "ctx": "CustForged",
+        "change_type": 6,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": "msg_forged",
+    }
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    return json.dumps({"ContextIdentifier": "CustForged", "ChangeType": 6, "Token": token}).encode()
+
+
+def test_a_forged_notification_is_refused_and_never_reaches_the_app(
+    delivering: ServiceProcess, app: Receiver
+) -> None:
+    name = f"ok-{uuid.uuid4().hex[:8]}"
+    with forwarding(delivering, f"{app.url}/ok/{name}") as (registered, url, _):
+        refused = httpx.post(
+            url,
+            content=forged_body(delivering, registered),
+            headers={"content-type": "application/json"},
+        )
+    assert refused.status_code == 401, refused.text
+    # The forward happens before the answer, so a forwarded forgery would be here already.
+    assert app.received(name) == []
+
+
+def test_an_app_that_is_down_gets_502_recorded_by_the_service(
+    delivering: ServiceProcess,
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}/hook"
+    with forwarding(delivering, down) as (registered, _, process):
+        _, delivery_id = change(delivering, registered)
+        (first, *_) = recorded_attempts(delivering, delivery_id, 1)
+        line = printed(process)
+    assert first["StatusCode"] == 502
+    assert first["ResponseExcerpt"].startswith(
+        f"tenantstatus receive: cannot reach the app at {down}"
+    )
+    assert (line["StatusCode"], line["Delivery"]) == (502, delivery_id)
+    assert line["Error"].startswith("cannot reach the app")
+
+
+def test_an_app_slower_than_the_forward_timeout_gets_504(
+    delivering: ServiceProcess, app: Receiver
+) -> None:
+    name = f"hang-{uuid.uuid4().hex[:8]}"
+    with forwarding(delivering, f"{app.url}/hang/{name}", "--forward-timeout", "0.3") as (
+        registered,
+        _,
+        process,
+    ):
+        _, delivery_id = change(delivering, registered)
+        (first, *_) = recorded_attempts(delivering, delivery_id, 1)
+        line = printed(process)
+    assert first["StatusCode"] == 504
+    assert "did not answer within 0.3 s" in first["ResponseExcerpt"]
+    assert line["StatusCode"] == 504
+
+
+@pytest.mark.parametrize("bad", ["ftp://127.0.0.1/hook", "127.0.0.1:3000/hook", "http://"])
+def test_a_bad_forward_url_is_one_line_and_exit_2(bad: str) -> None:
+    result = subprocess.run(
+        [
+            str(TENANTSTATUS),
+            "receive",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--audience",
+            "app",
+            "--forward-to",
+            bad,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: --forward-to {bad!r}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
