@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import queue
+import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx2 as httpx
 import jwt
@@ -49,50 +52,78 @@ def app() -> Iterator[Receiver]:
     running.stop()
 
 
+class Output:
+    """The lines a process prints, read on a thread so a missing line fails, not hangs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        self.stream = process.stdout
+        self.reader = threading.Thread(target=self._read, args=(self.stream,), daemon=True)
+        self.reader.start()
+
+    def close(self) -> None:
+        """Once the process has exited: wait for the reader, then close the pipe."""
+        self.reader.join(timeout=10)
+        self.stream.close()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def line(self) -> str:
+        return self.lines.get(timeout=20)
+
+    def json(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.line())
+        return document
+
+
 @contextmanager
 def forwarding(
-    service: ServiceProcess, forward_to: str, *extra: str
-) -> Iterator[tuple[Registered, str, subprocess.Popen[str]]]:
+    service: ServiceProcess, forward_to: str, *extra: str, as_json: bool = True
+) -> Iterator[tuple[Registered, str, Output]]:
     """An application registered at a `receive --forward-to` the installed script runs."""
     assert TENANTSTATUS.exists(), TENANTSTATUS
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     registered = register(service, url, name=f"forward-{uuid.uuid4().hex[:8]}")
-    process = subprocess.Popen(
-        [
-            str(TENANTSTATUS),
-            "receive",
-            "--port",
-            str(port),
-            "--issuer",
-            service.url,
-            "--audience",
-            registered.id,
-            "--webhook-secret",
-            registered.secret,
-            "--forward-to",
-            forward_to,
-            "--json",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command = [
+        str(TENANTSTATUS),
+        "receive",
+        "--port",
+        str(port),
+        "--issuer",
+        service.url,
+        "--audience",
+        registered.id,
+        "--webhook-secret",
+        registered.secret,
+        "--forward-to",
+        forward_to,
+        *(["--json"] if as_json else []),
+        *extra,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"receive did not start: {process.communicate()}") from None
+            time.sleep(0.05)
+    output = Output(process)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"receive did not start: {process.communicate()}") from None
-                time.sleep(0.05)
-        yield registered, url, process
+        yield registered, url, output
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
+        output.close()
+        assert process.stderr is not None
+        process.stderr.close()
 
 
 def change(service: ServiceProcess, registered: Registered) -> tuple[str, str]:
@@ -106,27 +137,26 @@ def change(service: ServiceProcess, registered: Registered) -> tuple[str, str]:
     return ctx, str(delivery["Id"])
 
 
-def printed(process: subprocess.Popen[str]) -> dict[str, Any]:
-    assert process.stdout is not None
-    document: dict[str, Any] = json.loads(process.stdout.readline())
-    return document
-
-
 def test_a_real_change_reaches_the_app_unchanged_and_the_service_records_its_answers(
     delivering: ServiceProcess, app: Receiver
 ) -> None:
     name = f"flaky-{uuid.uuid4().hex[:8]}"
-    with forwarding(delivering, f"{app.url}/flaky/1/{name}") as (registered, _, process):
+    with forwarding(delivering, f"{app.url}/flaky/1/{name}") as (registered, url, output):
         ctx, delivery_id = change(delivering, registered)
         failed, succeeded = recorded_attempts(delivering, delivery_id, 2)[:2]
-        first, second = printed(process), printed(process)
+        first, second = output.json(), output.json()
+        got = app.received(name)
+        assert len(got) == 2
+        # Only the app's 200 made it "accepted": a repeat is answered without a third forward.
+        repeat = httpx.post(url, content=got[1].body, headers=_without_host(got[1].headers))
+        assert (repeat.status_code, repeat.json()["status"]) == (200, "duplicate")
+        assert output.json()["Refused"] == "DuplicateDelivery"
+        assert len(app.received(name)) == 2
     assert (failed["StatusCode"], failed["ResponseExcerpt"]) == (500, "not yet")
     assert (succeeded["StatusCode"], succeeded["ResponseExcerpt"]) == (200, "accepted")
     with delivering.admin() as admin:
         detail = admin.get(f"/admin/deliveries/{delivery_id}").json()
     assert detail["Delivery"]["Status"] == "delivered"
-    got = app.received(name)
-    assert len(got) == 2
     for received in got:
         # The app's own check, with a third-party library and the app's secret: it passes
         # only if body, webhook-id, webhook-timestamp and webhook-signature are unchanged.
@@ -143,6 +173,25 @@ def test_a_real_change_reaches_the_app_unchanged_and_the_service_records_its_ans
         assert line["StatusCode"] == status
         assert line["Error"] is None
         assert isinstance(line["LatencyMs"], int)
+
+
+def _without_host(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k not in ("host", "content-length")}
+
+
+def test_without_json_each_forward_is_one_readable_line(
+    delivering: ServiceProcess, app: Receiver
+) -> None:
+    name = f"ok-{uuid.uuid4().hex[:8]}"
+    forward_to = f"{app.url}/ok/{name}"
+    with forwarding(delivering, forward_to, as_json=False) as (registered, _, output):
+        ctx, delivery_id = change(delivering, registered)
+        line = output.line()
+    assert re.fullmatch(
+        rf"\S+Z  {ctx} Suspend delivery {delivery_id}: verified token \(key \S+\) and "
+        rf"webhook signature; {re.escape(forward_to)} answered 200 in \d+ ms\n",
+        line,
+    ), line
 
 
 def forged_body(service: ServiceProcess, registered: Registered) -> bytes:
@@ -169,13 +218,16 @@ def test_a_forged_notification_is_refused_and_never_reaches_the_app(
     delivering: ServiceProcess, app: Receiver
 ) -> None:
     name = f"ok-{uuid.uuid4().hex[:8]}"
-    with forwarding(delivering, f"{app.url}/ok/{name}") as (registered, url, _):
+    with forwarding(delivering, f"{app.url}/ok/{name}") as (registered, url, output):
         refused = httpx.post(
             url,
             content=forged_body(delivering, registered),
             headers={"content-type": "application/json"},
         )
+        line = output.json()
     assert refused.status_code == 401, refused.text
+    assert line["Refused"] == "InvalidSignature"
+    assert (line["StatusCode"], line["Forwarded"]) == (401, False)
     # The forward happens before the answer, so a forwarded forgery would be here already.
     assert app.received(name) == []
 
@@ -184,10 +236,10 @@ def test_an_app_that_is_down_gets_502_recorded_by_the_service(
     delivering: ServiceProcess,
 ) -> None:
     down = f"http://127.0.0.1:{free_port()}/hook"
-    with forwarding(delivering, down) as (registered, _, process):
+    with forwarding(delivering, down) as (registered, _, output):
         _, delivery_id = change(delivering, registered)
         (first, *_) = recorded_attempts(delivering, delivery_id, 1)
-        line = printed(process)
+        line = output.json()
     assert first["StatusCode"] == 502
     assert first["ResponseExcerpt"].startswith(
         f"tenantstatus receive: cannot reach the app at {down}"
@@ -203,11 +255,11 @@ def test_an_app_slower_than_the_forward_timeout_gets_504(
     with forwarding(delivering, f"{app.url}/hang/{name}", "--forward-timeout", "0.3") as (
         registered,
         _,
-        process,
+        output,
     ):
         _, delivery_id = change(delivering, registered)
         (first, *_) = recorded_attempts(delivering, delivery_id, 1)
-        line = printed(process)
+        line = output.json()
     assert first["StatusCode"] == 504
     assert "did not answer within 0.3 s" in first["ResponseExcerpt"]
     assert line["StatusCode"] == 504

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpx2 as httpx
 
 from tenantstatus.client import AsyncNotificationVerifier, NotificationReceiver
+from tenantstatus.client.errors import NotificationRejected
 from tenantstatus.client.receiver import Send
 from tenantstatus.client.verifier_core import VerifiedNotification
 
@@ -72,11 +73,13 @@ class ForwardingReceiver(NotificationReceiver):
         forward_to: str,
         *,
         report: Callable[[Forwarded], None],
+        refused: Callable[[NotificationRejected], None],
         timeout: float = 10.0,
     ) -> None:
         super().__init__(verifier)
         self.forward_to = forward_to
         self.report = report
+        self.refused = refused
         self.timeout = timeout
         self.http = httpx.AsyncClient(
             timeout=timeout,
@@ -89,6 +92,9 @@ class ForwardingReceiver(NotificationReceiver):
         """Close the verifier's and the forward's HTTP connections."""
         await super().aclose()
         await self.http.aclose()
+
+    def _refused(self, exc: NotificationRejected) -> None:
+        self.refused(exc)
 
     async def _deliver(
         self, verified: VerifiedNotification, body: bytes, headers: dict[str, str], send: Send

@@ -25,7 +25,9 @@ from tenantstatus.cli.forward import Forwarded, ForwardingReceiver
 from tenantstatus.cli.operator_api import CommandError, check_url
 from tenantstatus.client import (
     AsyncNotificationVerifier,
+    DuplicateDelivery,
     NotificationReceiver,
+    NotificationRejected,
     RetryPolicy,
     TenantStatusClient,
     TenantStatusError,
@@ -239,7 +241,13 @@ def receive(
         receiver = NotificationReceiver(verifier, handler=_print_notification)
     else:
         report = partial(_print_forwarded, forward_to, bool(secrets), as_json)
-        receiver = ForwardingReceiver(verifier, forward_to, report=report, timeout=forward_timeout)
+        receiver = ForwardingReceiver(
+            verifier,
+            forward_to,
+            report=report,
+            refused=partial(_print_refused, as_json),
+            timeout=forward_timeout,
+        )
     onward = f", forwarding to {forward_to}" if forward_to else ""
     print(
         f"listening on http://{host}:{port}/ for notifications from {verifier.issuer}{onward}",
@@ -289,5 +297,24 @@ def _print_forwarded(url: str, signed: bool, as_json: bool, forwarded: Forwarded
         f"{_instant(datetime.now(UTC))}  {verified.context_identifier} {change_name} "
         f"delivery {verified.delivery_id}: verified {checked}; {url} {outcome} "
         f"in {forwarded.latency_ms} ms",
+        flush=True,
+    )
+
+
+def _print_refused(as_json: bool, exc: NotificationRejected) -> None:
+    duplicate = isinstance(exc, DuplicateDelivery)
+    if as_json:
+        document = {
+            "Refused": type(exc).__name__,
+            "Delivery": exc.delivery_id if isinstance(exc, DuplicateDelivery) else None,
+            "StatusCode": exc.status_code,
+            "Error": str(exc),
+            "Forwarded": False,
+        }
+        print(json.dumps(document), flush=True)
+        return
+    what = "answered 200 (already accepted)" if duplicate else f"refused {exc.status_code}"
+    print(
+        f"{_instant(datetime.now(UTC))}  {what}, not forwarded: {type(exc).__name__}: {exc}",
         flush=True,
     )
