@@ -265,25 +265,29 @@ def test_an_app_slower_than_the_forward_timeout_gets_504(
     assert line["StatusCode"] == 504
 
 
-@pytest.mark.parametrize("bad", ["ftp://127.0.0.1/hook", "127.0.0.1:3000/hook", "http://"])
-def test_a_bad_forward_url_is_one_line_and_exit_2(bad: str) -> None:
+def usage_error(*options: str) -> str:
+    """What `receive` with these options writes to stderr; it must exit 2 in one line."""
+    trusted = ("--issuer", "http://127.0.0.1:1", "--audience", "app")
     result = subprocess.run(
-        [
-            str(TENANTSTATUS),
-            "receive",
-            "--issuer",
-            "http://127.0.0.1:1",
-            "--audience",
-            "app",
-            "--forward-to",
-            bad,
-        ],
+        [str(TENANTSTATUS), "receive", *trusted, *options],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"error: --forward-to {bad!r}")
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.returncode == 2, result
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad", ["ftp://127.0.0.1/hook", "127.0.0.1:3000/hook", "http://", "http://[::1"]
+)
+def test_a_bad_forward_url_is_one_line_and_exit_2(bad: str) -> None:
+    assert usage_error("--forward-to", bad).startswith(f"error: --forward-to {bad!r} is not")
+
+
+def test_a_forward_timeout_that_is_not_positive_is_one_line_and_exit_2() -> None:
+    stderr = usage_error("--forward-to", "http://127.0.0.1:3000/", "--forward-timeout", "0")
+    assert stderr.startswith("error: --forward-timeout must be a positive number of seconds")

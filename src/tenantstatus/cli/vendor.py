@@ -218,7 +218,8 @@ def receive(
     if not forward_timeout > 0:
         _fail(
             USAGE,
-            f"--forward-timeout must be a positive number of seconds, not {forward_timeout:g}",
+            f"--forward-timeout must be a positive number of seconds, not {forward_timeout:g}; "
+            "give one like 10",
         )
     try:
         import uvicorn
