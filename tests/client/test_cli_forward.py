@@ -22,6 +22,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from standardwebhooks import Webhook
 
+from tenantstatus import __version__
+from tenantstatus.cli.forward import forwarded_headers
 from tests.push.conftest import (
     PUSH_ENV,
     Registered,
@@ -165,6 +167,8 @@ def test_a_real_change_reaches_the_app_unchanged_and_the_service_records_its_ans
         assert received.headers["webhook-id"] == delivery_id
         assert received.headers["content-type"].startswith("application/json")
         assert received.headers["host"] == app.url.removeprefix("http://")
+        # The service's own headers, not the forwarder's: nothing is rewritten on the way.
+        assert received.headers["user-agent"] == f"tenantstatus/{__version__}"
     for line, status in ((first, 500), (second, 200)):
         assert line["Delivery"] == delivery_id
         assert line["ContextIdentifier"] == ctx
@@ -291,3 +295,27 @@ def test_a_bad_forward_url_is_one_line_and_exit_2(bad: str) -> None:
 def test_a_forward_timeout_that_is_not_positive_is_one_line_and_exit_2() -> None:
     stderr = usage_error("--forward-to", "http://127.0.0.1:3000/", "--forward-timeout", "0")
     assert stderr.startswith("error: --forward-timeout must be a positive number of seconds")
+
+
+def test_hop_by_hop_headers_host_and_those_connection_names_are_not_forwarded() -> None:
+    sent = {
+        "host": "127.0.0.1:8091",
+        "connection": "keep-alive, x-hop",
+        "x-hop": "1",
+        "keep-alive": "timeout=5",
+        "te": "trailers",
+        "transfer-encoding": "chunked",
+        "content-length": "120",
+        "content-type": "application/json",
+        "user-agent": "tenantstatus/1",
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1764633600",
+        "webhook-signature": "v1,abc=",
+    }
+    assert forwarded_headers(sent) == {
+        "content-type": "application/json",
+        "user-agent": "tenantstatus/1",
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1764633600",
+        "webhook-signature": "v1,abc=",
+    }

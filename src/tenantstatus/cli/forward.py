@@ -22,7 +22,7 @@ from tenantstatus.client.errors import NotificationRejected
 from tenantstatus.client.receiver import Send
 from tenantstatus.client.verifier_core import VerifiedNotification
 
-__all__ = ["Forwarded", "ForwardingReceiver"]
+__all__ = ["Forwarded", "ForwardingReceiver", "forwarded_headers"]
 
 # RFC 9110 section 7.6.1, plus Host and Content-Length, which the forward sets itself.
 _NOT_FORWARDED = frozenset(
