@@ -112,7 +112,7 @@ class ForwardingReceiver(NotificationReceiver):
                 f"the app at {self.forward_to} did not answer within {self.timeout:g} s",
             )
         except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
+            reason = " ".join(str(exc).split()) or type(exc).__name__  # one line
             status, error = 502, f"cannot reach the app at {self.forward_to}: {reason}"
         if error is not None:
             answer = f"tenantstatus receive: {error}\n".encode()
