@@ -3,6 +3,8 @@
 tenantstatus check Cust12345 --env online        # exit 0 when running, 1 when not
 tenantstatus watch Cust12345 Cust67890 --url http://127.0.0.1:8000
 tenantstatus receive --port 8080 --issuer https://status.example.com --audience my-app
+tenantstatus receive --issuer https://status.example.com --audience my-app \
+    --webhook-secret whsec_... --forward-to http://127.0.0.1:3000/webhooks
 
 Exit codes: 0 running (or done), 1 not running, 2 a usage error, 3 the state API could
 not be reached or gave an answer outside the contract. Errors are one line on stderr.
@@ -14,14 +16,18 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, NoReturn
 
 import typer
 
+from tenantstatus.cli.forward import Forwarded, ForwardingReceiver
 from tenantstatus.cli.operator_api import CommandError, check_url
 from tenantstatus.client import (
     AsyncNotificationVerifier,
+    DuplicateDelivery,
     NotificationReceiver,
+    NotificationRejected,
     RetryPolicy,
     TenantStatusClient,
     TenantStatusError,
@@ -181,10 +187,40 @@ def receive(
             help="Your whsec_ secret: check the Standard Webhooks signature as well.",
         ),
     ] = None,
+    forward_to: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-to",
+            help="Your app's URL (loopback http is fine): pass each verified notification "
+            "on, body and headers unchanged, and answer the service with what the app "
+            "answered (502/504 when it cannot be reached or is too slow). Forged "
+            "notifications are refused and never forwarded.",
+        ),
+    ] = None,
+    forward_timeout: Annotated[
+        float,
+        typer.Option("--forward-timeout", help="Seconds the app has to answer a forward."),
+    ] = 10.0,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="With --forward-to: one JSON object per line."),
+    ] = False,
 ) -> None:
-    """Print each verified notification as a JSON line (for debugging a registration)."""
+    """Print each verified notification as a JSON line, or forward it to your app.
+
+    With --forward-to, print one line per notification: what was verified, what your
+    app answered, and how long it took.
+    """
     if (issuer is None) == (env is None):
         _fail(USAGE, "give either --issuer URL or --env NAME")
+    if forward_to is not None:
+        check_url(forward_to, "--forward-to")
+    if not forward_timeout > 0:
+        _fail(
+            USAGE,
+            f"--forward-timeout must be a positive number of seconds, not {forward_timeout:g}; "
+            "give one like 10",
+        )
     try:
         import uvicorn
     except ImportError:
@@ -201,9 +237,21 @@ def receive(
             )
     except ValueError as exc:
         _fail(USAGE, str(exc))
-    receiver = NotificationReceiver(verifier, handler=_print_notification)
+    receiver: NotificationReceiver
+    if forward_to is None:
+        receiver = NotificationReceiver(verifier, handler=_print_notification)
+    else:
+        report = partial(_print_forwarded, forward_to, bool(secrets), as_json)
+        receiver = ForwardingReceiver(
+            verifier,
+            forward_to,
+            report=report,
+            refused=partial(_print_refused, as_json),
+            timeout=forward_timeout,
+        )
+    onward = f", forwarding to {forward_to}" if forward_to else ""
     print(
-        f"listening on http://{host}:{port}/ for notifications from {verifier.issuer}",
+        f"listening on http://{host}:{port}/ for notifications from {verifier.issuer}{onward}",
         file=sys.stderr,
         flush=True,
     )
@@ -220,3 +268,54 @@ def _print_notification(verified: VerifiedNotification) -> None:
     change = verified.change_type
     document["Change"] = change.name if change is not None else "unknown"
     print(json.dumps(document), flush=True)
+
+
+def _print_forwarded(url: str, signed: bool, as_json: bool, forwarded: Forwarded) -> None:
+    verified = forwarded.verified
+    change = verified.change_type
+    change_name = change.name if change is not None else "unknown"
+    if as_json:
+        document = {
+            "Delivery": verified.delivery_id,
+            "ContextIdentifier": verified.context_identifier,
+            "Change": change_name,
+            "KeyId": verified.key_id,
+            "WebhookSignature": "verified" if signed else "not checked",
+            "ForwardedTo": url,
+            "StatusCode": forwarded.status_code,
+            "LatencyMs": forwarded.latency_ms,
+            "Error": forwarded.error,
+        }
+        print(json.dumps(document), flush=True)
+        return
+    checked = f"token (key {verified.key_id})" + (" and webhook signature" if signed else "")
+    outcome = (
+        f"answered {forwarded.status_code}"
+        if forwarded.error is None
+        else f"{forwarded.status_code}: {forwarded.error}"
+    )
+    print(
+        f"{_instant(datetime.now(UTC))}  {verified.context_identifier} {change_name} "
+        f"delivery {verified.delivery_id}: verified {checked}; {url} {outcome} "
+        f"in {forwarded.latency_ms} ms",
+        flush=True,
+    )
+
+
+def _print_refused(as_json: bool, exc: NotificationRejected) -> None:
+    duplicate = isinstance(exc, DuplicateDelivery)
+    if as_json:
+        document = {
+            "Refused": type(exc).__name__,
+            "Delivery": exc.delivery_id if isinstance(exc, DuplicateDelivery) else None,
+            "StatusCode": exc.status_code,
+            "Error": str(exc),
+            "Forwarded": False,
+        }
+        print(json.dumps(document), flush=True)
+        return
+    what = "answered 200 (already accepted)" if duplicate else f"refused {exc.status_code}"
+    print(
+        f"{_instant(datetime.now(UTC))}  {what}, not forwarded: {type(exc).__name__}: {exc}",
+        flush=True,
+    )
