@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "delivery_processes": ("TENANTSTATUS_DELIVERY_PROCESSES", _integer(0)),
     "secret_key": ("TENANTSTATUS_SECRET_KEY", str),
     "status_public": ("TENANTSTATUS_STATUS_PUBLIC", _flag),
+    "delivery_retention_days": ("TENANTSTATUS_DELIVERY_RETENTION_DAYS", _positive_float),
 }
 
 
@@ -119,6 +121,9 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     # The status overview (/status) and the feed of every tenant: public, or operator-only.
     status_public: bool = False
+    # Finished deliveries (and their attempts) are deleted this many days after they
+    # finished; fractions are fine (0.01 is about 15 minutes).
+    delivery_retention_days: float = 90.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -161,6 +166,11 @@ class Settings:
         env[ENVIRONMENT["database_url"][0]] = self.resolved_database_url
         env[ENVIRONMENT["public_url"][0]] = self.resolved_public_url
         return env
+
+    @property
+    def delivery_retention(self) -> timedelta:
+        """How long finished deliveries are kept."""
+        return timedelta(days=self.delivery_retention_days)
 
     @property
     def resolved_database_url(self) -> str:

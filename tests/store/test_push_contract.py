@@ -202,3 +202,35 @@ async def test_a_claim_finds_pending_rows_through_their_partial_index(store: Sql
         assert "Seq Scan on deliveries" not in plan, plan
     (claimed,) = await store.claim_deliveries(NOW, limit=10, lease=LEASE)
     assert claimed.context_identifier == "Cust1"
+
+
+async def test_pruning_deletes_only_deliveries_finished_before_the_cutoff(
+    store: SqlStore,
+) -> None:
+    app = await application(store, "a")
+    for n in range(5):
+        await provision(store, f"Cust{n}")
+        await store.approve(app, f"Cust{n}", NOW)
+        await run(store, f"Cust{n}", Operation.SUSPEND)
+    claimed = sorted(await store.claim_deliveries(NOW, limit=10, lease=LEASE), key=lambda d: d.seq)
+    old_ok, old_dead, recent, retrying, untouched = claimed
+    hour = timedelta(hours=1)
+    await store.record_outcomes(
+        [
+            DeliveryOutcome(old_ok.seq, Attempt(NOW, 3, 200), DeliveryStatus.DELIVERED),
+            DeliveryOutcome(old_dead.seq, Attempt(NOW, 3, 410), DeliveryStatus.DEAD),
+            DeliveryOutcome(recent.seq, Attempt(NOW + hour, 3, 200), DeliveryStatus.DELIVERED),
+            # Failed long ago and waits to be tried again: pending, so never pruned.
+            DeliveryOutcome(retrying.seq, Attempt(NOW, 3, 500), DeliveryStatus.PENDING, NOW),
+        ]
+    )
+    cutoff = NOW + timedelta(minutes=30)
+    assert await store.prune_finished_deliveries(cutoff, limit=1) == (1, 1)
+    assert await store.prune_finished_deliveries(cutoff, limit=10) == (1, 1)
+    assert await store.prune_finished_deliveries(cutoff, limit=10) == (0, 0)
+    left = {d.id for d in await store.list_deliveries()}
+    assert left == {recent.id, retrying.id, untouched.id}
+    kept = await store.get_delivery(retrying.id)
+    assert kept is not None and len(kept[1]) == 1
+    assert await store.get_delivery(old_ok.id) is None
+    assert await store.outbox_depth() == 2

@@ -26,6 +26,7 @@ from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
+from tenantstatus.delivery.retention import DeliveryRetention
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.limits import BodyLimit
@@ -100,6 +101,10 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         issuer=settings.resolved_public_url,
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
+    retention = DeliveryRetention(
+        store, clock, settings.delivery_retention, on_pruned=metrics.observe_pruned
+    )
+    metrics.delivery_retention.set(settings.delivery_retention.total_seconds())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +127,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         services.ready = True
         scheduler.start()
         delivery.start()
+        retention.start()
         key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
         try:
             yield
@@ -132,6 +138,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
             with contextlib.suppress(asyncio.CancelledError):
                 await feed
             await scheduler.stop()
+            await retention.stop()
             await delivery.stop()
             await store.close()
 

@@ -37,6 +37,7 @@ from tenantstatus.store.schema import (
 __all__ = ["PushSql", "enqueue_notifications"]
 
 _PENDING = DeliveryStatus.PENDING.value
+_FINISHED = (DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value)
 _EXCERPT = 1024
 
 
@@ -418,6 +419,34 @@ class PushSql:
         )
         async with self._engine.connect() as connection:
             return list(await connection.scalars(query))
+
+    async def prune_finished_deliveries(
+        self, finished_before: datetime, *, limit: int
+    ) -> tuple[int, int]:
+        """Delete up to `limit` of the oldest deliveries finished before `finished_before`,
+        with their attempts, in one short transaction; (deliveries, attempts) deleted."""
+        query = (
+            sa.select(deliveries.c.seq)
+            .where(deliveries.c.finished_at.is_not(None))
+            .where(deliveries.c.finished_at < finished_before)
+            .where(deliveries.c.status.in_(_FINISHED))
+            .order_by(deliveries.c.finished_at, deliveries.c.seq)
+            .limit(limit)
+        )
+        if not self._is_sqlite:
+            # A requeue of one of these rows waits for this transaction, or is skipped.
+            query = query.with_for_update(skip_locked=True)
+        async with self._writer.begin() as connection:
+            seqs = list(await connection.scalars(query))
+            if not seqs:
+                return 0, 0
+            attempts = await connection.execute(
+                delivery_attempts.delete().where(delivery_attempts.c.delivery_seq.in_(seqs))
+            )
+            removed = await connection.execute(
+                deliveries.delete().where(deliveries.c.seq.in_(seqs))
+            )
+        return int(removed.rowcount), int(attempts.rowcount)
 
     async def outbox_depth(self) -> int:
         """How many deliveries wait to be delivered."""
