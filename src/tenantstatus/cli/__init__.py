@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tenantstatus.cli import dispatch, migrate, push, serve, tenant, vendor
+from tenantstatus.cli import dispatch, migrate, operator_token, push, serve, tenant, vendor
 from tenantstatus.cli.operator_api import CommandError
 from tenantstatus.config import DEFAULT_PORT
 from tenantstatus.sandbox.command import sandbox
@@ -34,6 +34,7 @@ app.command("serve")(serve.serve)
 app.command("migrate")(migrate.migrate)
 app.command("dispatch", hidden=True)(dispatch.dispatch)
 app.command("sandbox")(sandbox)
+app.add_typer(operator_token.app, name="operator-token")
 vendor.register(app)
 
 

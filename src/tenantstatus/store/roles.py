@@ -153,6 +153,9 @@ class SettingsStore(Protocol):
     async def get_setting(self, key: str) -> str | None:
         """A service setting, or None."""
 
+    async def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under the key, replacing what was there."""
+
     async def put_setting_if_absent(self, key: str, value: str) -> str:
         """Store `value` unless the key exists; return the stored value."""
 

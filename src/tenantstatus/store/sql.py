@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from tenantstatus.store.base import (
     StoreUnavailable,
 )
 from tenantstatus.store.change_listener import ALL_TENANTS, CHANGE_CHANNEL, listen_for_changes
+from tenantstatus.store.private_files import private_sqlite_files
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import (
     Instant,
@@ -167,6 +169,12 @@ class SqlStore(PushSql, StatusSql):
     # --- lifecycle of the store itself -------------------------------------------------
 
     async def open(self) -> None:
+        database = self._engine.url.database
+        try:
+            if self._is_sqlite and database and database != ":memory:":
+                private_sqlite_files(Path(database))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot open the database: {exc}") from exc
         try:
             async with self._writer.begin() as connection:
                 await connection.run_sync(_upgrade_schema)
@@ -584,6 +592,11 @@ class SqlStore(PushSql, StatusSql):
         async with self._engine.connect() as connection:
             value = await connection.scalar(query)
         return None if value is None else str(value)
+
+    async def put_setting(self, key: str, value: str) -> None:
+        async with self._writer.begin() as connection:
+            await connection.execute(service_settings.delete().where(service_settings.c.key == key))
+            await connection.execute(service_settings.insert().values(key=key, value=value))
 
     async def put_setting_if_absent(self, key: str, value: str) -> str:
         try:
