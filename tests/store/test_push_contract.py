@@ -16,7 +16,7 @@ from tenantstatus.store.push_records import (
     DeliveryStatus,
     StoredSigningKey,
 )
-from tenantstatus.store.push_sql import _CLAIM_LOCKING, _CLAIM_SQLITE
+from tenantstatus.store.push_sql import _CLAIM_LOCKING, _CLAIM_SQLITE, _OLDEST_FINISHED
 from tenantstatus.store.schema import deliveries
 from tests.store.test_contract import NOW, provision, run
 
@@ -234,3 +234,15 @@ async def test_pruning_deletes_only_deliveries_finished_before_the_cutoff(
     assert kept is not None and len(kept[1]) == 1
     assert await store.get_delivery(old_ok.id) is None
     assert await store.outbox_depth() == 2
+
+
+async def test_pruning_seeks_the_index_of_finished_rows_on_sqlite(store: SqlStore) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL plans from statistics; the partial index is there for it")
+    statement = _OLDEST_FINISHED.params(before=NOW, limit=500)
+    async with store._engine.connect() as connection:
+        sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+        plan = "\n".join(str(row) for row in rows)
+    assert "ix_deliveries_finished" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
