@@ -2,6 +2,7 @@
 
     python bench/soak.py [--minutes 30] [--rate 50] [--apps 5] [--tenants 100]
                          [--retention 300] [--sample 30] [--out FILE.jsonl]
+                         [--tracemalloc DIR]
 
 Starts everything itself on 127.0.0.1 (free ports, a temporary directory) and stops
 everything it started: one `tenantstatus serve` on SQLite with a short retention
@@ -15,6 +16,11 @@ Every `--sample` seconds it records the service's RSS (VmRSS of the process and 
 children), the database file, its -wal and -shm, the bytes each table uses with its
 indexes (SQLite's `dbstat`, read-only), the free pages, and the service's pruning and
 outbox metrics; each sample is a JSON line in `--out`, and the report is markdown.
+
+With `--tracemalloc DIR` the service runs under tracemalloc (from the first sample on)
+and dumps a snapshot per sample; `python bench/soak.py compare A B` prints where the
+live Python allocations grew between two of them. Memory SQLite allocates (its page
+cache, 2 MB per pooled connection by default) is not traced there.
 
 Flatness, as the issue's targets put it: RSS over the last half of the run (spread and
 drift against its first sample), and the database size from the moment the retention
