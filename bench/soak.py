@@ -150,6 +150,8 @@ def compare_snapshots(first: str, last: str, top: int = 25) -> None:
 
     before = tracemalloc.Snapshot.load(first)
     after = tracemalloc.Snapshot.load(last)
+    totals = [sum(s.size for s in snap.statistics("filename")) for snap in (before, after)]
+    print(f"traced: {totals[0] / MB:.1f} MB -> {totals[1] / MB:.1f} MB")
     for stat in after.compare_to(before, "traceback")[:top]:
         print(f"{stat.size_diff / 1024:+.0f} KiB, {stat.count_diff:+d} blocks")
         for line in stat.traceback.format()[-12:]:
