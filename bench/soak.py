@@ -456,8 +456,9 @@ def render(args: argparse.Namespace, samples: list[Sample], failed: int, lag_max
     window = 300.0 if duration >= 1200 else max(duration / 4, 1.0)
     rows = []
     start = 0.0
-    while start < duration:
-        inside = [x for x in samples if start <= x.t < start + window] or []
+    while start < duration - 1:
+        last_window = start + window >= duration - 1
+        inside = [x for x in samples if start <= x.t and (x.t < start + window or last_window)]
         if inside:
             rss = [x.rss / MB for x in inside]
             rows.append(
