@@ -2,7 +2,7 @@
 
     python bench/soak.py [--minutes 30] [--rate 50] [--apps 5] [--tenants 100]
                          [--retention 300] [--sample 30] [--out FILE.jsonl]
-                         [--tracemalloc DIR]
+                         [--tracemalloc DIR] [--render FILE.jsonl]
 
 Starts everything itself on 127.0.0.1 (free ports, a temporary directory) and stops
 everything it started: one `tenantstatus serve` on SQLite with a short retention
@@ -22,9 +22,11 @@ and dumps a snapshot per sample; `python bench/soak.py compare A B` prints where
 live Python allocations grew between two of them. Memory SQLite allocates (its page
 cache, 2 MB per pooled connection by default) is not traced there.
 
-Flatness, as the issue's targets put it: RSS over the last half of the run (spread and
-drift against its first sample), and the database size from the moment the retention
-window is reached (twice the retention: a window of deliveries in, one out) to the end.
+Flatness, as the issue's targets put it: RSS over the last half of the run (its spread,
+and its drift from the median of the first third of that half to the median of the
+last third: single samples swing with the batches in flight), and the database size
+from the moment the retention window is reached (twice the retention: a window of
+deliveries in, one out) to the end.
 """
 
 from __future__ import annotations
