@@ -63,6 +63,7 @@ def test_lifecycle_exports() -> None:
 def test_store_exports() -> None:
     assert sorted(tenantstatus.store.__all__) == [
         "ALL_TENANTS",
+        "FinishedDeliveries",
         "HistoryEntry",
         "ImportResult",
         "KeyStore",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "key_publish_seconds": ("TENANTSTATUS_KEY_PUBLISH_SECONDS", _integer(0)),
     "header_timeout": ("TENANTSTATUS_HEADER_TIMEOUT", _positive_float),
     "max_connections": ("TENANTSTATUS_MAX_CONNECTIONS", _integer(1)),
+    "delivery_retention_days": ("TENANTSTATUS_DELIVERY_RETENTION_DAYS", _positive_float),
 }
 
 
@@ -129,6 +131,9 @@ class Settings:
     header_timeout: float = 10.0
     # Open connections per process; None: what the file-descriptor soft limit leaves room for.
     max_connections: int | None = None
+    # Finished deliveries (and their attempts) are deleted this many days after they
+    # finished; fractions are fine (0.01 is about 15 minutes).
+    delivery_retention_days: float = 90.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -171,6 +176,11 @@ class Settings:
         env[ENVIRONMENT["database_url"][0]] = self.resolved_database_url
         env[ENVIRONMENT["public_url"][0]] = self.resolved_public_url
         return env
+
+    @property
+    def delivery_retention(self) -> timedelta:
+        """How long finished deliveries are kept."""
+        return timedelta(days=self.delivery_retention_days)
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,6 +6,7 @@ code, the one line, and that no traceback reached the terminal.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -171,3 +172,17 @@ def test_a_wrong_or_missing_token_names_the_flag_and_the_variable(
         line = error_line(run_cli(*args, "tenant", "list", env=env), NEGATIVE)
         assert "Unauthorized (401)" in line and which in line
         assert "--token" in line and "TENANTSTATUS_TOKEN" in line
+
+
+def test_serve_refuses_an_open_data_directory_of_another_user_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    os.chown(data, 65534, 65534)  # nobody's: not ours to tighten
+    result = run_cli(
+        *("serve", "--data-dir", str(data), "--port", str(free_port())),
+        *("--log-level", "warning"),
+        env={"TENANTSTATUS_OPERATOR_TOKEN": "tsop_x"},
+    )
+    line = last_error_line(result, USAGE)
+    assert "belongs to another user" in line and str(data) in line

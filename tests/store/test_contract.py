@@ -218,6 +218,12 @@ async def test_settings_keep_the_first_value(store: SqlStore) -> None:
     assert await store.put_setting_if_absent("k", "two") == "one"
 
 
+async def test_put_setting_replaces_the_value(store: SqlStore) -> None:
+    await store.put_setting("k", "one")
+    await store.put_setting("k", "two")
+    assert await store.get_setting("k") == "two"
+
+
 async def test_reopening_applies_no_migration_twice(store: SqlStore) -> None:
     await provision(store, "Cust1")
     again = SqlStore(store.url)

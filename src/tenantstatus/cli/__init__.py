@@ -15,7 +15,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from tenantstatus.__about__ import __version__
-from tenantstatus.cli import dispatch, migrate, push, serve, tenant, vendor
+from tenantstatus.cli import dispatch, migrate, operator_token, push, serve, tenant, vendor
 from tenantstatus.cli.failures import BUG, INTERRUPTED, report, usage_message, wants_json
 from tenantstatus.cli.help_format import plain_arguments
 from tenantstatus.cli.operator_api import USAGE, CommandError
@@ -41,6 +41,7 @@ app.command("serve")(serve.serve)
 app.command("migrate")(migrate.migrate)
 app.command("dispatch", hidden=True)(dispatch.dispatch)
 app.command("sandbox")(sandbox)
+app.add_typer(operator_token.app, name="operator-token")
 vendor.register(app)
 
 

@@ -113,12 +113,15 @@ def known_failure(exc: Exception) -> CommandError | None:
     """The one line for a startup failure with a known cause, or None."""
     from tenantstatus.delivery.url_safety import UnsafeUrl
     from tenantstatus.store import StoreUnavailable
+    from tenantstatus.store.private_files import NotPrivate
     from tenantstatus.store.secret_box import SecretBoxError
 
     if isinstance(exc, SecretBoxError):
         return CommandError(
             f"{exc}; start with the key the data was sealed with, or a new --data-dir", USAGE
         )
+    if isinstance(exc, NotPrivate):
+        return CommandError(str(exc), USAGE)
     if isinstance(exc, StoreUnavailable):
         return CommandError(
             f"{exc}; check --database-url and that the database is running", UNREACHABLE

@@ -27,6 +27,7 @@ from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
+from tenantstatus.delivery.retention import DeliveryRetention
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.apidocs import api_docs_router
 from tenantstatus.service.auth import OperatorAuth
@@ -44,6 +45,7 @@ from tenantstatus.service.status import status_router
 from tenantstatus.service.tenants import Scheduler, TenantService, follow_changes
 from tenantstatus.service.tenants import routes as tenant_routes
 from tenantstatus.store import SqlStore, StoreUnavailable
+from tenantstatus.store.private_files import private_directory
 from tenantstatus.store.secret_box import SecretBox
 
 __all__ = ["ServiceApp", "app_from_environment", "compose_app", "create_app"]
@@ -74,7 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> ASGIApp:
 def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp:
     """Build the service's parts and the app that serves them: the composition root."""
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_directory(settings.data_dir)
     store = SqlStore(settings.resolved_database_url)
     cache = StateCache()
     metrics = ServiceMetrics()
@@ -105,6 +107,10 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         issuer=settings.resolved_public_url,
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
+    retention = DeliveryRetention(
+        store, clock, settings.delivery_retention, on_pruned=metrics.observe_pruned
+    )
+    metrics.delivery_retention.set(settings.delivery_retention.total_seconds())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +123,12 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
                 file=sys.stderr,
                 flush=True,
             )
+        if auth.source == "stored":
+            log.warning(
+                "TENANTSTATUS_OPERATOR_TOKEN is not set: the operator token is the one stored "
+                "in the database (printed once, when it was generated or reset). If it is "
+                "lost, `tenantstatus operator-token reset` replaces it"
+            )
         services.operator_auth = auth
         await keys.load()
         loaded = await tenants.load_cache()
@@ -127,16 +139,22 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         services.ready = True
         scheduler.start()
         delivery.start()
+        retention.start()
         key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
+        token_follower = asyncio.create_task(
+            auth.follow_store(store), name="tenantstatus-operator-token"
+        )
         try:
             yield
         finally:
             services.ready = False
             key_refresher.cancel()
+            token_follower.cancel()
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed
             await scheduler.stop()
+            await retention.stop()
             await delivery.stop()
             await store.close()
 

@@ -74,6 +74,23 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.delivery_retention = Gauge(
+            "tenantstatus_delivery_retention_seconds",
+            "How long finished deliveries are kept before they are deleted.",
+            registry=self.registry,
+        )
+        self.pruned_rows = Counter(
+            "tenantstatus_pruned_rows",
+            "Rows deleted by the retention sweep, by table.",
+            ["table"],
+            registry=self.registry,
+        )
+
+    def observe_pruned(self, deliveries: int, attempts: int) -> None:
+        """Count rows the retention sweep deleted."""
+        self.pruned_rows.labels(table="deliveries").inc(deliveries)
+        self.pruned_rows.labels(table="delivery_attempts").inc(attempts)
+
     def observe_delivery(self, outcome: str, latency: float | None) -> None:
         """Count one delivery attempt by outcome and record its latency."""
         self.delivery_attempts.labels(outcome=outcome).inc()

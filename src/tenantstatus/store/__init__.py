@@ -16,6 +16,7 @@ from tenantstatus.store.base import (
 )
 from tenantstatus.store.change_listener import ALL_TENANTS
 from tenantstatus.store.roles import (
+    FinishedDeliveries,
     KeyStore,
     Outbox,
     PushStore,
@@ -28,6 +29,7 @@ from tenantstatus.store.sql import SqlStore
 
 __all__ = [
     "ALL_TENANTS",
+    "FinishedDeliveries",
     "HistoryEntry",
     "ImportResult",
     "KeyStore",

@@ -37,6 +37,7 @@ from tenantstatus.store.schema import (
 __all__ = ["PushSql", "enqueue_notifications"]
 
 _PENDING = DeliveryStatus.PENDING.value
+_FINISHED = (DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value)
 _EXCERPT = 1024
 
 
@@ -91,6 +92,19 @@ _RECORD = (
         last_error=sa.bindparam("b_last_error", type_=sa.Text()),
     )
 )
+
+# Only finished rows have a finished_at, and the partial index holds only them. The
+# status is checked again on delete rather than here, where SQLite would rather seek
+# the status index and sort every finished row.
+_OLDEST_FINISHED = (
+    sa.select(deliveries.c.seq)
+    .where(deliveries.c.finished_at.is_not(None))
+    .where(deliveries.c.finished_at < sa.bindparam("before", type_=Instant()))
+    .order_by(deliveries.c.finished_at, deliveries.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+# A requeue of one of these rows waits for the pruning transaction, or is skipped.
+_OLDEST_FINISHED_LOCKING = _OLDEST_FINISHED.with_for_update(of=deliveries, skip_locked=True)
 
 
 def _application(row: sa.Row[Any]) -> Application:
@@ -418,6 +432,33 @@ class PushSql:
         )
         async with self._engine.connect() as connection:
             return list(await connection.scalars(query))
+
+    async def prune_finished_deliveries(
+        self, finished_before: datetime, *, limit: int
+    ) -> tuple[int, int]:
+        """Delete up to `limit` of the oldest deliveries finished before `finished_before`,
+        with their attempts, in one short transaction; (deliveries, attempts) deleted."""
+        query = _OLDEST_FINISHED if self._is_sqlite else _OLDEST_FINISHED_LOCKING
+        async with self._writer.begin() as connection:
+            seqs = list(
+                await connection.scalars(query, {"before": finished_before, "limit": limit})
+            )
+            if not seqs:
+                return 0, 0
+            finished = (
+                sa.select(deliveries.c.seq)
+                .where(deliveries.c.seq.in_(seqs))
+                .where(deliveries.c.status.in_(_FINISHED))
+            )
+            attempts = await connection.execute(
+                delivery_attempts.delete().where(delivery_attempts.c.delivery_seq.in_(finished))
+            )
+            removed = await connection.execute(
+                deliveries.delete()
+                .where(deliveries.c.seq.in_(seqs))
+                .where(deliveries.c.status.in_(_FINISHED))
+            )
+        return int(removed.rowcount), int(attempts.rowcount)
 
     async def outbox_depth(self) -> int:
         """How many deliveries wait to be delivered."""

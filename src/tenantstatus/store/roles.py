@@ -8,6 +8,7 @@ typed against its role only, so a test can hand it anything that plays the role.
     PushStore       applications, approvals and deliveries, for the operator API
     KeyStore        the notification signing keys
     Outbox          what the dispatcher claims and records
+    FinishedDeliveries  what retention prunes: finished deliveries and their attempts
     StatusReads     what the status pages read
     ServiceStore    all of the above, with the store's own lifecycle: the composition root's
 """
@@ -32,6 +33,7 @@ from tenantstatus.store.push_records import (
 from tenantstatus.store.status_sql import StateChange, StateWindow, TenantPage, TenantPageData
 
 __all__ = [
+    "FinishedDeliveries",
     "KeyStore",
     "Outbox",
     "PushStore",
@@ -151,6 +153,9 @@ class SettingsStore(Protocol):
     async def get_setting(self, key: str) -> str | None:
         """A service setting, or None."""
 
+    async def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under the key, replacing what was there."""
+
     async def put_setting_if_absent(self, key: str, value: str) -> str:
         """Store `value` unless the key exists; return the stored value."""
 
@@ -178,6 +183,17 @@ class Outbox(Protocol):
 
     async def get_application(self, application_id: str) -> Application | None:
         """One application, or None if it no longer exists."""
+        ...
+
+
+class FinishedDeliveries(Protocol):
+    """What the retention sweep needs: delete finished deliveries past their time."""
+
+    async def prune_finished_deliveries(
+        self, finished_before: datetime, *, limit: int
+    ) -> tuple[int, int]:
+        """Delete up to `limit` deliveries finished before the instant, and their attempts;
+        pending ones never. Returns (deliveries, attempts) deleted."""
         ...
 
 
@@ -283,7 +299,16 @@ class StatusReads(Protocol):
         """A page of tenants in ContextIdentifier order (keyset pagination)."""
 
 
-class ServiceStore(TenantStore, SettingsStore, Outbox, PushStore, KeyStore, StatusReads, Protocol):
+class ServiceStore(
+    TenantStore,
+    SettingsStore,
+    Outbox,
+    FinishedDeliveries,
+    PushStore,
+    KeyStore,
+    StatusReads,
+    Protocol,
+):
     """Every role, and the store's own lifecycle: what the composition root holds."""
 
     @property

@@ -196,6 +196,14 @@ deliveries = Table(
         postgresql_where=text("status = 'pending'"),
         sqlite_where=text("status = 'pending'"),
     ),
+    # Partial: only finished rows, which pruning deletes after the retention (0005).
+    Index(
+        "ix_deliveries_finished",
+        "finished_at",
+        "seq",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
 )
 
 delivery_attempts = Table(
