@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -293,13 +295,21 @@ async def test_pruning_deletes_only_deliveries_finished_before_the_cutoff(
     assert await store.outbox_depth() == 2
 
 
-async def test_pruning_seeks_the_index_of_finished_rows_on_sqlite(store: SqlStore) -> None:
-    if store.dialect != "sqlite":
-        pytest.skip("PostgreSQL plans from statistics; the partial index is there for it")
+async def test_pruning_seeks_the_index_of_finished_rows_on_sqlite(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL plans from statistics, which an empty table does not have.
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 'plan.db'}")
+    await store.open()
     statement = _OLDEST_FINISHED.params(before=NOW, limit=500)
+    try:
+        plan = await _query_plan(store, statement)
+    finally:
+        await store.close()
+    assert "ix_deliveries_finished" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+async def _query_plan(store: SqlStore, statement: sa.Select[Any]) -> str:
     async with store._engine.connect() as connection:
         sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
-        plan = "\n".join(str(row) for row in rows)
-    assert "ix_deliveries_finished" in plan, plan
-    assert "TEMP B-TREE" not in plan, plan
+        return "\n".join(str(row) for row in rows)
