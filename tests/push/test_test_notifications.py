@@ -289,3 +289,23 @@ def _finished(service: ServiceProcess, delivery_id: str) -> dict[str, Any]:
             return detail
         assert time.monotonic() < deadline, detail
         time.sleep(0.05)
+
+
+def test_a_test_is_tried_once_and_a_refusal_is_a_one_line_failure(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/flaky/5/tn-once")
+    result = push_service.cli("app", "test", app.id, check=False)
+    assert result.returncode == 1, result
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: test notification msg_") and "HTTP 500" in line, line
+    assert "deliveries show msg_" in line
+    with push_service.admin() as admin:
+        (queued,) = admin.get("/admin/deliveries", params={"application": app.id}).json()[
+            "Deliveries"
+        ]
+    # Dead after one attempt: nothing more is scheduled, so nothing more can be sent.
+    detail = _finished(push_service, queued["Id"])
+    assert detail["Delivery"]["Status"] == "dead"
+    assert [a["StatusCode"] for a in detail["Attempts"]] == [500]
+    assert len(receiver.received("tn-once")) == 1
