@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel
 
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
@@ -36,7 +36,7 @@ class KeyPage(BaseModel):
 class RotateIn(BaseModel):
     """How to rotate: by default the new key signs after the publish delay."""
 
-    Immediately: StrictBool = False  # 0 or "yes" is a 422, as the schema says
+    Immediately: bool = False
 
 
 def _page(keys: KeyService) -> KeyPage:
