@@ -31,6 +31,7 @@ def test_model_exports() -> None:
         "CONTEXT_IDENTIFIER_PATTERN",
         "ChangeType",
         "StateChangeNotification",
+        "TEST_CONTEXT_IDENTIFIER",
         "TenantState",
         "TenantStatus",
         "URL_TEXT_PATTERN",

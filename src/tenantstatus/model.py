@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "CONTEXT_IDENTIFIER_PATTERN",
+    "TEST_CONTEXT_IDENTIFIER",
     "URL_TEXT_PATTERN",
     "ChangeType",
     "StateChangeNotification",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 CONTEXT_IDENTIFIER_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+#: The tenant of a test notification sent without one: valid on the wire, never a real
+#: tenant (the platform's are `Cust` + digits, and this service refuses to create it).
+TEST_CONTEXT_IDENTIFIER = "tenantstatus-test"
 
 # What a URL may carry unencoded (RFC 3986: unreserved and reserved characters) and
 # %XX escapes. A space, quote or angle bracket must arrive percent-encoded, so a URL

@@ -25,6 +25,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 __all__ = [
     "ALGORITHMS",
+    "TEST_CLAIM",
     "TOKEN_LIFETIME",
     "Algorithm",
     "SigningKey",
@@ -35,6 +36,9 @@ __all__ = [
 Algorithm = Literal["RS256", "ES256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
 TOKEN_LIFETIME = timedelta(minutes=5)
+#: The claim that marks a test notification (`"test": true`): signed, so it can be
+#: neither forged onto a real notification nor stripped from a test one.
+TEST_CLAIM = "test"
 # Other nodes may sign with a retired key until they reload the ring (every 30 s).
 PUBLISH_GRACE = timedelta(minutes=2)
 
@@ -207,10 +211,11 @@ def notification_claims(
     delivery_id: str,
     now: datetime,
     lifetime: timedelta = TOKEN_LIFETIME,
+    test: bool = False,
 ) -> dict[str, Any]:
     """The claims that bind a token to one notification for one application."""
     issued = int(now.timestamp())
-    return {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "sub": context_identifier,
@@ -222,3 +227,6 @@ def notification_claims(
         "exp": issued + int(lifetime.total_seconds()),
         "jti": delivery_id,
     }
+    if test:
+        claims[TEST_CLAIM] = True
+    return claims

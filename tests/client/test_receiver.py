@@ -163,3 +163,25 @@ def test_mounted_in_starlette_it_feeds_the_gate(
         assert gate.core.is_paused(ctx)
         assert _post(url, issuer.notification(ctx, ChangeType.Resume)).status_code == 200
         assert not gate.core.is_paused(ctx)
+
+
+def test_a_test_notification_reaches_on_test_never_the_gate_or_the_handler(
+    issuer: Issuer, service: ServiceProcess, operator: Operator
+) -> None:
+    ctx = operator.add()
+    verifier = AsyncNotificationVerifier.for_service(issuer.url, AUDIENCE)
+    gate = AsyncTenantGate(AsyncTenantStatusClient(service.url))
+    handled, tests = Handled(), Handled()
+    receiver = NotificationReceiver(verifier, gate=gate, handler=handled, on_test=tests)
+    with LoopbackServer(receiver) as server:
+        token = issuer.sign({**issuer.claims(ctx, ChangeType.Suspend), "test": True})
+        answer = _post(server.url, issuer.notification(ctx, ChangeType.Suspend, token=token))
+        assert answer.status_code == 200
+        assert answer.json()["status"] == "test"
+        assert not gate.core.is_paused(ctx)
+        assert handled.seen == []
+        assert [(v.context_identifier, v.is_test) for v in tests.seen] == [(ctx, True)]
+        real = _post(server.url, issuer.notification(ctx, ChangeType.Suspend))
+        assert real.json()["status"] == "accepted"
+        assert gate.core.is_paused(ctx)
+        assert [v.is_test for v in handled.seen] == [False]

@@ -15,7 +15,16 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from tenantstatus.__about__ import __version__
-from tenantstatus.cli import dispatch, migrate, operator_token, push, serve, tenant, vendor
+from tenantstatus.cli import (
+    app_test,
+    dispatch,
+    migrate,
+    operator_token,
+    push,
+    serve,
+    tenant,
+    vendor,
+)
 from tenantstatus.cli.failures import BUG, INTERRUPTED, report, usage_message, wants_json
 from tenantstatus.cli.help_format import plain_arguments
 from tenantstatus.cli.operator_api import USAGE, CommandError
@@ -35,6 +44,7 @@ app = typer.Typer(
 )
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(push.apps, name="app")
+push.apps.command("test")(app_test.test)
 app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)

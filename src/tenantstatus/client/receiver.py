@@ -14,6 +14,11 @@ fails verification gets 400 (malformed, or a token signed for another body) or 4
 gets 200 without calling the handler again. 503 means "try again later": the
 issuer's keys could not be fetched, or the handler raised.
 
+A test notification (`verified.is_test`, sent by `tenantstatus app test`) is verified
+like any other, but it neither feeds the gate nor reaches `handler`: it goes to
+`on_test`, if given, and is answered 200 with `"status": "test"`. So a receiver built
+on this cannot mistake a test for a real change.
+
 Run on its own, the receiver closes the verifier and the gate's client at shutdown;
 mounted in another app (which does not forward lifespan events), call `aclose()`
 from that app's shutdown.
@@ -65,11 +70,13 @@ class NotificationReceiver:
         *,
         gate: AsyncTenantGate | None = None,
         handler: Handler | None = None,
+        on_test: Handler | None = None,
         max_body: int = 64 * 1024,
     ) -> None:
         self.verifier = verifier
         self.gate = gate
         self.handler = handler
+        self.on_test = on_test
         self.max_body = max_body
 
     async def aclose(self) -> None:
@@ -133,12 +140,12 @@ class NotificationReceiver:
     ) -> None:
         # The seam `tenantstatus receive --forward-to` replaces: what happens once verified.
         try:
-            if self.gate is not None:
-                await self.gate.apply(verified)
-            if self.handler is not None:
-                result = self.handler(verified)
-                if inspect.isawaitable(result):
-                    await result
+            if verified.is_test:
+                await _call(self.on_test, verified)
+            else:
+                if self.gate is not None:
+                    await self.gate.apply(verified)
+                await _call(self.handler, verified)
         except Exception:
             logger.exception("the handler failed on delivery %s", verified.delivery_id)
             await _problem(
@@ -150,7 +157,8 @@ class NotificationReceiver:
             )
             return
         self.verifier.remember(verified)
-        await _answer(send, 200, {"status": "accepted", "delivery": verified.delivery_id})
+        status = "test" if verified.is_test else "accepted"
+        await _answer(send, 200, {"status": status, "delivery": verified.delivery_id})
 
     async def _body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -177,6 +185,13 @@ class NotificationReceiver:
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _call(handler: Handler | None, verified: VerifiedNotification) -> None:
+    if handler is not None:
+        result = handler(verified)
+        if inspect.isawaitable(result):
+            await result
 
 
 async def _answer(

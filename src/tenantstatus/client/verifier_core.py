@@ -41,6 +41,7 @@ from tenantstatus.client.keys import DeliveryLog, KeyPlan, SigningKeys, jwks_uri
 from tenantstatus.client.webhook_headers import check_webhook_headers
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.model import ChangeType, StateChangeNotification, WireFormatError
+from tenantstatus.tokens import TEST_CLAIM
 from tenantstatus.webhook_signature import webhook_key
 
 __all__ = [
@@ -80,6 +81,15 @@ class VerifiedNotification:
     def change_type(self) -> ChangeType | None:
         """What happened, or None for a change type this version does not know."""
         return self.notification.known_change_type
+
+    @property
+    def is_test(self) -> bool:
+        """True for a test notification (`app test`): no tenant changed, act on nothing.
+
+        Read from the token's signed `test` claim, never from a header, so it can be
+        neither forged onto a real notification nor stripped from a test one.
+        """
+        return self.claims.get(TEST_CLAIM) is True
 
     @property
     def expires_at(self) -> datetime:

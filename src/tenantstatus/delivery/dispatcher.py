@@ -277,8 +277,14 @@ class Dispatcher:
         attempt = Attempt(now, int(latency * 1000), status, error, excerpt)
         # The delay counts from the end of the attempt: counted from its start, a step
         # shorter than the timeout would have elapsed by the time the attempt timed out.
-        when = self.settings.schedule.next_attempt(
-            delivery.attempts + 1, self.clock.now(), retry_after=retry_after
+        # A test is tried once: its outcome shows at once, and it never holds back the
+        # real notifications queued behind it for the same tenant.
+        when = (
+            None
+            if delivery.test
+            else self.settings.schedule.next_attempt(
+                delivery.attempts + 1, self.clock.now(), retry_after=retry_after
+            )
         )
         if when is None:
             self._observe("dead", latency)

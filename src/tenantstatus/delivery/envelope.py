@@ -11,9 +11,12 @@ from tenantstatus.store.push_records import Delivery
 from tenantstatus.tokens import SigningKeyRing, notification_claims
 from tenantstatus.webhook_signature import sign_webhook
 
-__all__ = ["Envelope", "seal_envelope"]
+__all__ = ["TEST_HEADER", "Envelope", "seal_envelope"]
 
 _USER_AGENT = f"tenantstatus/{__version__}"
+#: On test notifications, as SuperOffice's CRM webhooks send it. Not signed: a hint for
+#: logs and stock receivers; the signed `test` claim of the token is what decides.
+TEST_HEADER = "x-hook-test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ def seal_envelope(
             file_version=delivery.file_version,
             delivery_id=delivery.id,
             now=now,
+            test=delivery.test,
         )
     )
     body = StateChangeNotification(
@@ -60,4 +64,6 @@ def seal_envelope(
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign_webhook(webhook_secrets, delivery.id, timestamp, body),
     }
+    if delivery.test:
+        headers[TEST_HEADER] = "true"
     return Envelope(body, headers)

@@ -36,7 +36,7 @@ from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
 from tenantstatus.service.problems import install_error_handlers, problem
-from tenantstatus.service.push import key_routes, wellknown
+from tenantstatus.service.push import key_routes, test_routes, wellknown
 from tenantstatus.service.push import routes as push_routes
 from tenantstatus.service.push.applications import ApplicationService
 from tenantstatus.service.services import Services, ServicesDep
@@ -171,6 +171,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     install_openapi(app)
     app.include_router(tenant_routes.router)
     app.include_router(push_routes.router)
+    app.include_router(test_routes.router)
     app.include_router(key_routes.router)
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))

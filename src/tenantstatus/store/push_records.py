@@ -63,6 +63,8 @@ class Delivery:
     finished_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+    #: A test notification: it announces no change and is tried once, never retried.
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)

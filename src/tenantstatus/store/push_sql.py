@@ -141,6 +141,7 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
         finished_at=row.finished_at,
         last_status=row.last_status,
         last_error=row.last_error,
+        test=bool(row.test),
     )
 
 
@@ -272,6 +273,16 @@ class PushSql:
                 .where(approvals.c.context_identifier == context_identifier)
             )
         return result.rowcount == 1
+
+    async def is_approved(self, application_id: str, context_identifier: str) -> bool:
+        """Whether the tenant has approved the application."""
+        query = (
+            sa.select(approvals.c.application_id)
+            .where(approvals.c.application_id == application_id)
+            .where(approvals.c.context_identifier == context_identifier)
+        )
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).first() is not None
 
     async def approved_tenants(self, application_id: str, *, limit: int = 1000) -> list[str]:
         """The tenants that approved the application."""
@@ -459,6 +470,42 @@ class PushSql:
                 .where(deliveries.c.status.in_(_FINISHED))
             )
         return int(removed.rowcount), int(attempts.rowcount)
+
+    async def enqueue_test_delivery(
+        self,
+        application_id: str,
+        context_identifier: str,
+        change_type: ChangeType,
+        *,
+        version_name: str,
+        file_version: str,
+        public_endpoint: str | None,
+        at: datetime,
+    ) -> Delivery:
+        """Queue one test notification for one application; no tenant row is read or written."""
+        values = {
+            "id": f"msg_{uuid.uuid4().hex}",
+            "application_id": application_id,
+            "context_identifier": context_identifier,
+            "history_id": 0,  # no history row: nothing happened to the tenant
+            "change_type": int(change_type),
+            "version_name": version_name,
+            "file_version": file_version,
+            "public_endpoint": public_endpoint,
+            "status": _PENDING,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+            "test": True,
+        }
+        async with self._writer.begin() as connection:
+            await connection.execute(deliveries.insert().values(**values))
+            row = (
+                await connection.execute(
+                    sa.select(deliveries).where(deliveries.c.id == values["id"])
+                )
+            ).one()
+        return _delivery(row)
 
     async def outbox_depth(self) -> int:
         """How many deliveries wait to be delivered."""

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tenantstatus.lifecycle import Outcome, Tenant
-from tenantstatus.model import TenantState
+from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store.base import HistoryEntry, ImportResult, ScheduledOperation, ScheduleStatus
 from tenantstatus.store.push_records import (
     Application,
@@ -221,6 +221,9 @@ class PushStore(Protocol):
     async def revoke(self, application_id: str, context_identifier: str) -> bool:
         """Withdraw an approval; False when there was none."""
 
+    async def is_approved(self, application_id: str, context_identifier: str) -> bool:
+        """Whether the tenant has approved the application."""
+
     async def approved_tenants(self, application_id: str, *, limit: int = 1000) -> list[str]:
         """The tenants that approved the application."""
 
@@ -248,6 +251,19 @@ class PushStore(Protocol):
 
     async def delivery_counts(self) -> dict[tuple[str, str], int]:
         """Deliveries by (application, status)."""
+
+    async def enqueue_test_delivery(
+        self,
+        application_id: str,
+        context_identifier: str,
+        change_type: ChangeType,
+        *,
+        version_name: str,
+        file_version: str,
+        public_endpoint: str | None,
+        at: datetime,
+    ) -> Delivery:
+        """Queue one test notification for one application; no tenant changes."""
 
 
 class KeyStore(Protocol):

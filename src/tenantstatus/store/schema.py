@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -177,6 +178,8 @@ deliveries = Table(
     Column("finished_at", Instant),
     Column("last_status", Integer),
     Column("last_error", Text),
+    # A test notification (`app test`): no tenant changed (migration 0006).
+    Column("test", Boolean, nullable=False, server_default=false()),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_pair", "application_id", "context_identifier", "seq"),
     Index("ix_deliveries_app_created", "application_id", "created_at"),

@@ -153,6 +153,9 @@ class DeliveryOut(BaseModel):
     FinishedAt: datetime | None
     LastStatus: int | None
     LastError: str | None
+    Test: bool = Field(
+        False, description="A test notification (`app test`): no tenant changed; tried once."
+    )
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
@@ -169,6 +172,7 @@ class DeliveryOut(BaseModel):
             FinishedAt=delivery.finished_at,
             LastStatus=delivery.last_status,
             LastError=delivery.last_error,
+            Test=delivery.test,
         )
 
 

@@ -17,7 +17,7 @@ from tenantstatus.lifecycle import (
     Tenant,
     apply,
 )
-from tenantstatus.model import is_valid_context_identifier
+from tenantstatus.model import TEST_CONTEXT_IDENTIFIER, is_valid_context_identifier
 from tenantstatus.service.errors import UnknownScheduledOperation
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.state.cache import StateCache
@@ -49,6 +49,10 @@ def check_context_identifier(context_identifier: str) -> None:
         raise InvalidOperation(
             f"{context_identifier[:80]!r} is not a ContextIdentifier: letters, digits, _ and -, "
             "starting with a letter, at most 64 characters"
+        )
+    if context_identifier == TEST_CONTEXT_IDENTIFIER:
+        raise InvalidOperation(
+            f"{TEST_CONTEXT_IDENTIFIER} is reserved for test notifications; choose another id"
         )
 
 

@@ -1,0 +1,120 @@
+"""`POST /admin/applications/{id}/test`: a test notification, sent like every other.
+
+It is the exact wire body, signed like any notification (token and Standard Webhooks
+headers) and sent through the outbox, with its one attempt logged. Its token carries
+the signed claim `"test": true` and the request the header `X-Hook-Test: true`; no
+tenant row is read for writing, and nothing about any tenant changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TEST_CONTEXT_IDENTIFIER, ChangeType
+from tenantstatus.service.access import Caller, require_access
+from tenantstatus.service.errors import InvalidApplication, UnknownApproval, UnknownTenant
+from tenantstatus.service.push.routes import AppId, Applications
+from tenantstatus.service.push.schemas import DeliveryOut
+from tenantstatus.service.services import ServicesDep
+
+__all__ = ["TestNotificationRequest", "router"]
+
+CHANGE_TYPE_NAMES = tuple(ChangeType.__members__)
+# What a test without a tenant carries: plainly not a real installation.
+_TEST_VERSION_NAME = "Test notification"
+_TEST_FILE_VERSION = "0.0.0.0"  # noqa: S104 - a FileVersion, not an address
+_TEST_PUBLIC_ENDPOINT = "test.invalid"  # RFC 2606: never a real host
+_PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
+
+
+class TestNotificationRequest(BaseModel):
+    """Which test notification to send; every field may be left out."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+    model_config = ConfigDict(extra="forbid")
+
+    ContextIdentifier: str | None = Field(
+        None,
+        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
+        description="A tenant that approved the application; its current version is sent. "
+        f"Left out: the reserved `{TEST_CONTEXT_IDENTIFIER}`, which is never a real tenant.",
+        examples=["Cust12345"],
+    )
+    ChangeType: str = Field(
+        "Upgrade",
+        pattern=f"^({'|'.join(CHANGE_TYPE_NAMES)})$",
+        description="The ChangeType's name.",
+        examples=["Upgrade"],
+    )
+
+
+router = APIRouter(prefix="/admin", tags=["push"])
+
+
+@router.post(
+    "/applications/{ApplicationId}/test",
+    status_code=202,
+    summary="Send a test notification",
+    responses={
+        401: {"description": "Missing or unknown token", **_PROBLEM},
+        404: {
+            "description": "No such application (or not yours), or the tenant named has "
+            "not approved it",
+            **_PROBLEM,
+        },
+        422: {"description": "Invalid request, or the application is disabled", **_PROBLEM},
+    },
+)
+async def send_test(
+    application_id: AppId,
+    services: ServicesDep,
+    applications: Applications,
+    caller: Caller,
+    body: Annotated[TestNotificationRequest | None, Body()] = None,
+) -> DeliveryOut:
+    """Queue a test notification for the application, sent and signed like every other.
+
+    Its token carries the claim `"test": true` (signed, so it cannot be forged onto a
+    real notification or stripped) and the POST the header `X-Hook-Test: true`. It is
+    tried once, never retried; no tenant changes. The application's own token may send
+    it; follow it with `GET /admin/deliveries/{DeliveryId}`.
+    """
+    require_access(caller, application_id)
+    application = await applications.get(application_id)
+    if not application.enabled:
+        raise InvalidApplication(
+            f"{application_id} is disabled ({application.disabled_reason}); enable it first"
+        )
+    request = body or TestNotificationRequest.model_validate({})
+    change_type = ChangeType[request.ChangeType]
+    ctx = request.ContextIdentifier
+    if ctx is None or ctx == TEST_CONTEXT_IDENTIFIER:
+        ctx, version_name, file_version = (
+            TEST_CONTEXT_IDENTIFIER,
+            _TEST_VERSION_NAME,
+            _TEST_FILE_VERSION,
+        )
+        host = _TEST_PUBLIC_ENDPOINT
+    else:
+        if not await applications.store.is_approved(application_id, ctx):
+            raise UnknownApproval(application_id, ctx)
+        tenant = await services.store.get_tenant(ctx)
+        if tenant is None:
+            raise UnknownTenant(ctx)
+        version_name, file_version = tenant.version_name, tenant.file_version
+        host = urlsplit(tenant.endpoint).netloc.rsplit("@", 1)[-1]
+    delivery = await applications.store.enqueue_test_delivery(
+        application_id,
+        ctx,
+        change_type,
+        version_name=version_name,
+        file_version=file_version,
+        public_endpoint=host if change_type is ChangeType.Move else None,
+        at=services.clock.now(),
+    )
+    services.delivery.wake()
+    return DeliveryOut.of(delivery)
