@@ -92,6 +92,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "key_publish_seconds": ("TENANTSTATUS_KEY_PUBLISH_SECONDS", _integer(0)),
     "header_timeout": ("TENANTSTATUS_HEADER_TIMEOUT", _positive_float),
     "max_connections": ("TENANTSTATUS_MAX_CONNECTIONS", _integer(1)),
+    "max_held_deliveries": ("TENANTSTATUS_MAX_HELD_DELIVERIES", _integer(1)),
 }
 
 
@@ -129,6 +130,8 @@ class Settings:
     header_timeout: float = 10.0
     # Open connections per process; None: what the file-descriptor soft limit leaves room for.
     max_connections: int | None = None
+    # Deliveries held per disabled application; beyond it the oldest are dropped.
+    max_held_deliveries: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
