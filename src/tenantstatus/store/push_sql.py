@@ -437,9 +437,14 @@ class PushSql:
             .group_by(deliveries.c.application_id)
             .having(sa.func.count() > keep)
         )
+        # Read first: the common answer is "none", and it needs no write transaction.
+        async with self._engine.connect() as connection:
+            excess = (await connection.execute(over)).all()
         dropped: dict[str, int] = {}
+        if not excess:
+            return dropped
         async with self._writer.begin() as connection:
-            for application_id, count in (await connection.execute(over)).all():
+            for application_id, count in excess:
                 oldest = (
                     sa.select(deliveries.c.seq)
                     .where(deliveries.c.application_id == application_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
@@ -36,7 +37,7 @@ class KeyPage(BaseModel):
 class RotateIn(BaseModel):
     """How to rotate: by default the new key signs after the publish delay."""
 
-    Immediately: bool = False
+    Immediately: Annotated[bool, Field(strict=True)] = False  # 0 or "yes" is refused
 
 
 def _page(keys: KeyService) -> KeyPage:

@@ -83,7 +83,7 @@ class RecoverBody(_Strict):
 class EnableBody(_Strict):
     """Enable: send the deliveries held while disabled (oldest first), or drop them."""
 
-    DropHeld: Annotated[bool, Field(examples=[False])] = False
+    DropHeld: Annotated[bool, Field(strict=True, examples=[False])] = False
 
 
 class RecoverOut(BaseModel):
