@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.access import Operator
@@ -37,7 +36,7 @@ class KeyPage(BaseModel):
 class RotateIn(BaseModel):
     """How to rotate: by default the new key signs after the publish delay."""
 
-    Immediately: Annotated[bool, Field(strict=True)] = False  # 0 or "yes" is refused
+    Immediately: bool = False
 
 
 def _page(keys: KeyService) -> KeyPage:
