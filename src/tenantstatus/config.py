@@ -94,6 +94,7 @@ ENVIRONMENT: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "header_timeout": ("TENANTSTATUS_HEADER_TIMEOUT", _positive_float),
     "max_connections": ("TENANTSTATUS_MAX_CONNECTIONS", _integer(1)),
     "delivery_retention_days": ("TENANTSTATUS_DELIVERY_RETENTION_DAYS", _positive_float),
+    "max_held_deliveries": ("TENANTSTATUS_MAX_HELD_DELIVERIES", _integer(1)),
 }
 
 
@@ -134,6 +135,8 @@ class Settings:
     # Finished deliveries (and their attempts) are deleted this many days after they
     # finished; fractions are fine (0.01 is about 15 minutes).
     delivery_retention_days: float = 90.0
+    # Deliveries held per disabled application; beyond it the oldest are dropped.
+    max_held_deliveries: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -161,12 +161,14 @@ def test_gone_disables_the_subscription_until_it_is_enabled(
             time.sleep(0.05)
         shown = admin.get(f"/admin/applications/{app.id}").json()
         assert "410" in shown["DisabledReason"]
-        operate(delivering_service, "PushGone", "resume")  # not sent: the subscription is off
-        assert queued(delivering_service, app, "PushGone") == ["Suspend"]
+        operate(delivering_service, "PushGone", "resume")  # held: the subscription is off
+        assert queued(delivering_service, app, "PushGone") == ["Suspend", "Resume"]
         admin.put(f"/admin/applications/{app.id}/url", json={"Url": f"{receiver.url}/ok/gone"})
         assert admin.post(f"/admin/applications/{app.id}/enable").json()["Enabled"] is True
     operate(delivering_service, "PushGone", "suspend")
-    assert json.loads(receiver.wait_for("gone", 2)[1].body)["ChangeType"] == 2
+    # The refused Suspend again, the held Resume, then the new Suspend: in order.
+    got = receiver.wait_for("gone", 4)
+    assert [json.loads(r.body)["ChangeType"] for r in got] == [2, 2, 3, 2]
 
 
 @pytest.mark.parametrize("kind", ["hang", "redirect"])

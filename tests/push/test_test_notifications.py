@@ -309,3 +309,25 @@ def test_a_test_is_tried_once_and_a_refusal_is_a_one_line_failure(
     assert detail["Delivery"]["Status"] == "dead"
     assert [a["StatusCode"] for a in detail["Attempts"]] == [500]
     assert len(receiver.received("tn-once")) == 1
+
+
+def test_a_test_answered_410_is_dead_not_held_for_enable(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/gone/tn-gone")
+    assert send_test(push_service, app.id, app.token).status_code == 202
+    receiver.wait_for("tn-gone", 1)
+    with push_service.admin() as admin:
+        (queued,) = admin.get("/admin/deliveries", params={"application": app.id}).json()[
+            "Deliveries"
+        ]
+    # A real notification would be held for `app enable`; a test was tried once and ends.
+    detail = _finished(push_service, queued["Id"])
+    assert detail["Delivery"]["Status"] == "dead"
+    with push_service.admin() as admin:
+        enabled = admin.post(f"/admin/applications/{app.id}/enable")
+    assert enabled.status_code == 200, enabled.text
+    with push_service.admin() as admin:
+        again = admin.get(f"/admin/deliveries/{queued['Id']}").json()
+    assert again["Delivery"]["Status"] == "dead"
+    assert len(receiver.received("tn-gone")) == 1

@@ -61,10 +61,12 @@ async def test_announcing_operations_write_one_row_per_approving_application(
     assert await store.outbox_depth() == 0
     await run(store, "Cust1", Operation.MOVE, endpoint="https://sod3.example.com:8443/Cust1")
     rows = await store.list_deliveries()
-    assert sorted(d.application_id for d in rows) == sorted([a, b])
+    statuses = {d.application_id: d.status for d in rows}
+    held, pending = DeliveryStatus.HELD, DeliveryStatus.PENDING
+    assert statuses == {a: pending, b: pending, off: held}  # held for the disabled one
     assert all(d.change_type is ChangeType.Move for d in rows)
     assert {d.public_endpoint for d in rows} == {"sod3.example.com:8443"}
-    assert len({d.id for d in rows}) == 2
+    assert len({d.id for d in rows}) == 3
 
 
 async def test_upgrade_announces_the_version_it_goes_to(store: SqlStore) -> None:
@@ -138,8 +140,9 @@ async def test_outcomes_record_attempts_retries_and_gone(store: SqlStore) -> Non
     disabled = await store.get_application(app)
     assert disabled is not None and not disabled.enabled
     assert disabled.disabled_reason == "410 Gone"
-    await run(store, "Cust1", Operation.RESUME)  # the subscription is off: nothing queued
+    await run(store, "Cust1", Operation.RESUME)  # the subscription is off: held, not sent
     assert await store.outbox_depth() == 0
+    assert await store.claim_deliveries(later, limit=10, lease=LEASE) == []
     assert await store.dead_deliveries_since(app, NOW) == [delivery.id]
     assert await store.requeue([delivery.id], later) == 1
     assert await store.outbox_depth() == 1

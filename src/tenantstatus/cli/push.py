@@ -67,7 +67,7 @@ def list_apps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     print_table(
         None,
-        ("Id", "Name", "Enabled", "Url", "pending", "retrying", "delivered", "dead"),
+        ("Id", "Name", "Enabled", "Url", "pending", "retrying", "delivered", "dead", "held"),
         (
             (
                 a["Id"],
@@ -78,6 +78,7 @@ def list_apps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 a["Deliveries"].get("retrying", 0),
                 a["Deliveries"].get("delivered", 0),
                 a["Deliveries"].get("dead", 0),
+                a["Deliveries"].get("held", 0),
             )
             for a in page["Applications"]
         ),
@@ -117,11 +118,30 @@ def rotate_secret(ctx: typer.Context, application_id: AppArg, as_json: JsonFlag 
 
 
 @apps.command("enable")
-def enable(ctx: typer.Context, application_id: AppArg, as_json: JsonFlag = False) -> None:
-    """Re-enable a subscription that a 410 answer disabled."""
+def enable(
+    ctx: typer.Context,
+    application_id: AppArg,
+    drop_held: Annotated[
+        bool,
+        typer.Option(
+            "--drop-held",
+            help="Drop the notifications held while it was disabled instead of sending them.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-enable a subscription that a 410 answer disabled.
+
+    The notifications held while it was disabled are sent, oldest first, unless
+    --drop-held drops them.
+    """
     with _api(ctx) as api:
-        application = api.request("POST", f"/admin/applications/{application_id}/enable")
-    show(application, as_json, _APP_FIELDS)
+        application = api.request(
+            "POST",
+            f"/admin/applications/{application_id}/enable",
+            json={"DropHeld": drop_held},
+        )
+    show(application, as_json, (*_APP_FIELDS, "Released", "Dropped"))
 
 
 def _approval(
@@ -164,13 +184,24 @@ def list_deliveries(
     application: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="pending, delivered or dead.")
+        str | None,
+        typer.Option("--status", help="pending, delivered, dead, held or dropped."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    after: Annotated[
+        int | None,
+        typer.Option("--after", min=1, help="The cursor a previous page printed: the next page."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List deliveries, newest first."""
-    params = {"application": application, "tenant": tenant, "status": status, "limit": limit}
+    """List deliveries, newest first; page on with --after."""
+    params = {
+        "application": application,
+        "tenant": tenant,
+        "status": status,
+        "limit": limit,
+        "after": after,
+    }
     with _api(ctx) as api:
         page = api.request("GET", "/admin/deliveries", params=params)
     if as_json:
@@ -192,6 +223,8 @@ def list_deliveries(
             for d in page["Deliveries"]
         ),
     )
+    if page["Next"] is not None:
+        console.print(f"more: --after {page['Next']}")
 
 
 @deliveries.command("show")

@@ -71,6 +71,7 @@ def build_dispatcher(
             timeout=settings.delivery_timeout,
             signing_threads=settings.signing_threads,
             schedule=settings.retry_schedule,
+            max_held=settings.max_held_deliveries,
         ),
         observe=observe,
         report_depth=report_depth,

@@ -46,6 +46,9 @@ class DispatcherSettings:
     flush_interval: float = 0.02
     flush_size: int = 200
     signing_threads: int = 1
+    # Held deliveries kept per disabled application; older ones are dropped (logged).
+    max_held: int = 10_000
+    held_sweep_interval: float = 5.0
 
     @property
     def lease(self) -> timedelta:
@@ -106,6 +109,7 @@ class Dispatcher:
         ]
         if self._report_depth is not None:
             self._tasks.append(asyncio.create_task(self._depth_loop(self._report_depth)))
+        self._tasks.append(asyncio.create_task(self._held_loop(), name="tenantstatus-held"))
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight deliveries finish (bounded), write their outcomes."""
@@ -215,12 +219,15 @@ class Dispatcher:
             self._observe("delivered", latency)
             self._finish(delivery, attempt, DeliveryStatus.DELIVERED)
         elif status == 410:
+            # Held, not dead: the receiver refused the subscription, not this
+            # notification, so `app enable` sends it again, before anything newer. A
+            # test is tried once, so it ends here.
             self._observe("gone", latency)
             reason = "the receiver answered 410 Gone"
             self._finish(
                 delivery,
                 Attempt(now, attempt.latency_ms, status, reason, excerpt),
-                DeliveryStatus.DEAD,
+                DeliveryStatus.DEAD if delivery.test else DeliveryStatus.HELD,
                 disable=reason,
             )
         else:
@@ -331,6 +338,27 @@ class Dispatcher:
             with contextlib.suppress(Exception):
                 report(await self.store.outbox_depth())
             await asyncio.sleep(5)
+
+    async def _held_loop(self) -> None:
+        # A disabled application's held deliveries are bounded: beyond `max_held`, the
+        # oldest go (its newest notifications say the tenant's current state).
+        while True:
+            try:
+                dropped = await self.store.drop_excess_held(
+                    self.settings.max_held, self.clock.now()
+                )
+            except Exception:
+                log.exception("dropping excess held deliveries failed; retrying")
+                dropped = {}
+            for application_id, count in dropped.items():
+                log.warning(
+                    "dropped the %d oldest held deliveries of %s: more than %d held while "
+                    "it is disabled",
+                    count,
+                    application_id,
+                    self.settings.max_held,
+                )
+            await asyncio.sleep(self.settings.held_sweep_interval)
 
     async def _flush_loop(self) -> None:
         while True:

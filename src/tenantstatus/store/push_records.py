@@ -19,11 +19,17 @@ __all__ = [
 
 
 class DeliveryStatus(enum.StrEnum):
-    """Where a delivery is: waiting (or retrying), delivered, or given up."""
+    """Where a delivery is: waiting (or retrying), delivered, given up, held or dropped.
+
+    `held`: the application is disabled; the delivery waits for `app enable`, which
+    sends it (in order) or, asked to, drops it. `dropped`: never to be sent.
+    """
 
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    HELD = "held"
+    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,9 @@ class Delivery:
     last_error: str | None = None
     #: A test notification: it announces no change and is tried once, never retried.
     test: bool = False
+    # Every attempt recorded, when the read counted them; `attempts` restarts when a
+    # delivery is sent again, as it numbers the steps of the retry schedule.
+    attempts_made: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

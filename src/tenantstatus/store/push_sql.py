@@ -37,7 +37,14 @@ from tenantstatus.store.schema import (
 __all__ = ["PushSql", "enqueue_notifications"]
 
 _PENDING = DeliveryStatus.PENDING.value
-_FINISHED = (DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value)
+_FINISHED = (
+    DeliveryStatus.DELIVERED.value,
+    DeliveryStatus.DEAD.value,
+    DeliveryStatus.DROPPED.value,
+)
+_HELD = DeliveryStatus.HELD.value
+_DROPPED = DeliveryStatus.DROPPED.value
+_UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 _EXCERPT = 1024
 
 
@@ -123,7 +130,7 @@ def _application(row: sa.Row[Any]) -> Application:
     )
 
 
-def _delivery(row: sa.Row[Any]) -> Delivery:
+def _delivery(row: sa.Row[Any], attempts_made: int | None = None) -> Delivery:
     return Delivery(
         seq=row.seq,
         id=row.id,
@@ -142,27 +149,41 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
         last_status=row.last_status,
         last_error=row.last_error,
         test=bool(row.test),
+        attempts_made=attempts_made,
     )
 
 
 async def enqueue_notifications(
     connection: AsyncConnection, outcome: Outcome, history_id: int, at: datetime
 ) -> int:
-    """Write one outbox row per enabled application that approved the tenant."""
+    """Write one outbox row per application that approved the tenant.
+
+    A disabled application's row is `held`: it waits, in order, for `app enable`.
+    """
     announcement = outcome.announcement
     if announcement is None:
         return 0
     tenant = outcome.tenant
-    approved = await connection.scalars(
-        sa.select(approvals.c.application_id)
+    approved = await connection.execute(
+        sa.select(approvals.c.application_id, applications.c.enabled)
         .join(applications, applications.c.id == approvals.c.application_id)
         .where(approvals.c.context_identifier == tenant.context_identifier)
-        .where(applications.c.enabled.is_(True))
         .order_by(approvals.c.application_id)
     )
-    application_ids = list(approved)
-    if not application_ids:
+    enabled = {application_id: bool(on) for application_id, on in approved}
+    if not enabled:
         return 0
+    disabled = [a for a, on in enabled.items() if not on]
+    if disabled and connection.dialect.name == "postgresql":
+        # Read again under a share lock: an `enable` committing meanwhile would release
+        # the held rows before this one commits, and this one would stay held.
+        relocked = await connection.execute(
+            sa.select(applications.c.id, applications.c.enabled)
+            .where(applications.c.id.in_(disabled))
+            .with_for_update(read=True)
+        )
+        enabled.update({application_id: bool(on) for application_id, on in relocked})
+    application_ids = list(enabled)
     await connection.execute(
         deliveries.insert(),
         [
@@ -175,7 +196,7 @@ async def enqueue_notifications(
                 "version_name": announcement.version_name,
                 "file_version": announcement.file_version,
                 "public_endpoint": announcement.public_endpoint,
-                "status": _PENDING,
+                "status": _PENDING if enabled[application_id] else _HELD,
                 "attempts": 0,
                 "next_attempt_at": at,
                 "created_at": at,
@@ -343,7 +364,7 @@ class PushSql:
                         "b_seq": o.seq,
                         "b_status": o.status.value,
                         "b_next": o.next_attempt_at or o.attempt.at,
-                        "b_finished": None if o.status is DeliveryStatus.PENDING else o.attempt.at,
+                        "b_finished": None if o.status in _UNFINISHED else o.attempt.at,
                         "b_last_status": o.attempt.status_code,
                         "b_last_error": o.attempt.error,
                     }
@@ -362,6 +383,117 @@ class PushSql:
                             disabled_at=o.attempt.at,
                         )
                     )
+                    # What waits for the application now waits for `app enable`.
+                    await connection.execute(
+                        deliveries.update()
+                        .where(deliveries.c.application_id == owner.scalar_subquery())
+                        .where(deliveries.c.status == _PENDING)
+                        .values(status=_HELD)
+                    )
+            retrying = [o.seq for o in outcomes if o.status is DeliveryStatus.PENDING]
+            if retrying:
+                # A retry of an application disabled meanwhile is held, not left pending.
+                off = sa.select(applications.c.id).where(applications.c.enabled.is_(False))
+                await connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.seq.in_(retrying))
+                    .where(deliveries.c.status == _PENDING)
+                    .where(deliveries.c.application_id.in_(off))
+                    .values(status=_HELD)
+                )
+
+    async def enable_application(
+        self, application_id: str, now: datetime, *, drop_held: bool = False
+    ) -> tuple[Application, int] | None:
+        """Enable the application and send its held deliveries, oldest first, or drop them.
+
+        Returns the application and how many deliveries were released (or dropped), or
+        None when there is no such application. One transaction: a delivery written
+        while it runs is either held and released here, or written pending.
+        """
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                applications.update()
+                .where(applications.c.id == application_id)
+                .values(enabled=True, disabled_reason=None, disabled_at=None)
+            )
+            if result.rowcount != 1:
+                return None
+            mine = deliveries.c.application_id == application_id
+            if drop_held:
+                unleased = sa.or_(
+                    deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now
+                )
+                waiting = sa.or_(
+                    deliveries.c.status == _HELD,
+                    sa.and_(deliveries.c.status == _PENDING, unleased),
+                )
+                changed = await connection.execute(
+                    deliveries.update()
+                    .where(mine)
+                    .where(waiting)
+                    .values(
+                        status=_DROPPED,
+                        finished_at=now,
+                        claimed_until=None,
+                        last_error="dropped when the application was enabled (--drop-held)",
+                    )
+                )
+            else:
+                # The claim sends a pair's deliveries in seq order, so these go oldest
+                # first, each after the one before it is done.
+                changed = await connection.execute(
+                    deliveries.update()
+                    .where(mine)
+                    .where(deliveries.c.status == _HELD)
+                    .values(status=_PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
+                )
+            row = (
+                await connection.execute(
+                    sa.select(applications).where(applications.c.id == application_id)
+                )
+            ).one()
+        return _application(row), int(changed.rowcount)
+
+    async def drop_excess_held(self, keep: int, now: datetime) -> dict[str, int]:
+        """Drop the oldest held deliveries of each application beyond the newest `keep`.
+
+        Returns how many were dropped, by application.
+        """
+        over = (
+            sa.select(deliveries.c.application_id, sa.func.count())
+            .where(deliveries.c.status == _HELD)
+            .group_by(deliveries.c.application_id)
+            .having(sa.func.count() > keep)
+        )
+        # Read first: the common answer is "none", and it needs no write transaction.
+        async with self._engine.connect() as connection:
+            excess = (await connection.execute(over)).all()
+        dropped: dict[str, int] = {}
+        if not excess:
+            return dropped
+        async with self._writer.begin() as connection:
+            for application_id, count in excess:
+                oldest = (
+                    sa.select(deliveries.c.seq)
+                    .where(deliveries.c.application_id == application_id)
+                    .where(deliveries.c.status == _HELD)
+                    .order_by(deliveries.c.seq)
+                    .limit(int(count) - keep)
+                )
+                result = await connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.seq.in_(oldest))
+                    .where(deliveries.c.status == _HELD)
+                    .values(
+                        status=_DROPPED,
+                        finished_at=now,
+                        last_error=f"dropped: more than {keep} held while the application "
+                        "was disabled",
+                    )
+                )
+                dropped[application_id] = int(result.rowcount)
+        return dropped
 
     async def list_deliveries(
         self,
@@ -372,8 +504,14 @@ class PushSql:
         before_seq: int | None = None,
         limit: int = 100,
     ) -> list[Delivery]:
-        """Deliveries, newest first."""
-        query = sa.select(deliveries).order_by(deliveries.c.seq.desc()).limit(limit)
+        """Deliveries, newest first, each with how many attempts it has had."""
+        made = (
+            sa.select(sa.func.count())
+            .where(delivery_attempts.c.delivery_seq == deliveries.c.seq)
+            .scalar_subquery()
+            .label("attempts_made")
+        )
+        query = sa.select(deliveries, made).order_by(deliveries.c.seq.desc()).limit(limit)
         if application_id is not None:
             query = query.where(deliveries.c.application_id == application_id)
         if context_identifier is not None:
@@ -383,7 +521,7 @@ class PushSql:
         if before_seq is not None:
             query = query.where(deliveries.c.seq < before_seq)
         async with self._engine.connect() as connection:
-            return [_delivery(row) for row in await connection.execute(query)]
+            return [_delivery(row, row.attempts_made) for row in await connection.execute(query)]
 
     async def get_delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
         """One delivery with every attempt, oldest first."""
@@ -400,7 +538,7 @@ class PushSql:
                 .where(delivery_attempts.c.delivery_seq == row.seq)
                 .order_by(delivery_attempts.c.id)
             )
-            return _delivery(row), [
+            made = [
                 Attempt(
                     at=a.at,
                     latency_ms=a.latency_ms,
@@ -410,6 +548,7 @@ class PushSql:
                 )
                 for a in attempts
             ]
+            return _delivery(row, len(made)), made
 
     async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
         """Send finished deliveries again from the first step of the schedule."""

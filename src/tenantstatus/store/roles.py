@@ -185,6 +185,10 @@ class Outbox(Protocol):
         """One application, or None if it no longer exists."""
         ...
 
+    async def drop_excess_held(self, keep: int, now: datetime) -> dict[str, int]:
+        """Drop each application's oldest held deliveries beyond `keep`; count by application."""
+        ...
+
 
 class FinishedDeliveries(Protocol):
     """What the retention sweep needs: delete finished deliveries past their time."""
@@ -214,6 +218,11 @@ class PushStore(Protocol):
 
     async def update_application(self, application_id: str, **changes: Any) -> Application | None:
         """Change columns of an application; return it as it is now, or None."""
+
+    async def enable_application(
+        self, application_id: str, now: datetime, *, drop_held: bool = False
+    ) -> tuple[Application, int] | None:
+        """Enable; release its held deliveries (or drop them) in the same transaction."""
 
     async def approve(self, application_id: str, context_identifier: str, at: datetime) -> bool:
         """Approve; False when the approval existed already."""

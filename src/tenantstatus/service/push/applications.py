@@ -92,16 +92,18 @@ class ApplicationService:
         )
         return NewCredentials(updated, None, secret)
 
-    async def set_enabled(
-        self, application_id: str, enabled: bool, reason: str | None
-    ) -> Application:
-        """Enable or disable the application's subscription."""
-        return await self._update(
-            application_id,
-            enabled=enabled,
-            disabled_reason=None if enabled else reason,
-            disabled_at=None if enabled else self._clock.now(),
+    async def enable(self, application_id: str, *, drop_held: bool) -> tuple[Application, int]:
+        """Enable the subscription; its held deliveries go in order, or are dropped.
+
+        Returns the application and how many held deliveries were released or dropped.
+        """
+        enabled = await self.store.enable_application(
+            application_id, self._clock.now(), drop_held=drop_held
         )
+        if enabled is None:
+            raise UnknownApplication(application_id)
+        self._forget(application_id)
+        return enabled
 
     async def approve(self, application_id: str, context_identifier: str) -> bool:
         """The tenant approves the application: it gets the tenant's future notifications."""

@@ -24,6 +24,8 @@ from tenantstatus.service.push.schemas import (
     DeliveryDetail,
     DeliveryOut,
     DeliveryPage,
+    EnableBody,
+    EnabledOut,
     RecoverBody,
     RecoverOut,
     UrlBody,
@@ -172,13 +174,28 @@ async def rotate_secret(
 
 @router.post("/applications/{ApplicationId}/enable", summary="Re-enable an application")
 async def enable_application(
-    application_id: AppId, services: ServicesDep, applications: Applications, caller: Caller
-) -> ApplicationOut:
-    """Re-enable a subscription (e.g. after the receiver answered 410)."""
+    application_id: AppId,
+    services: ServicesDep,
+    applications: Applications,
+    caller: Caller,
+    body: EnableBody | None = None,
+) -> EnabledOut:
+    """Re-enable a subscription (e.g. after the receiver answered 410).
+
+    The notifications held while it was disabled, including the one the 410 refused,
+    are sent oldest first (per tenant, each after the one before), or with `DropHeld`
+    dropped and never sent.
+    """
     require_access(caller, application_id)
-    updated = await applications.set_enabled(application_id, True, None)
+    drop = body is not None and body.DropHeld
+    updated, changed = await applications.enable(application_id, drop_held=drop)
     services.delivery.wake()
-    return ApplicationOut.of(updated, services.clock.now())
+    described = ApplicationOut.of(updated, services.clock.now())
+    return EnabledOut(
+        **described.model_dump(),
+        Released=0 if drop else changed,
+        Dropped=changed if drop else 0,
+    )
 
 
 @router.put(
@@ -223,10 +240,20 @@ async def list_deliveries(
     application: Annotated[str | None, Query(max_length=32)] = None,
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     status: DeliveryStatus | None = None,
-    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=1, le=2**62, description="A page's `Next`: the deliveries after that page."),
+    ] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**62, description="The older name of `after`.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryPage:
-    """Deliveries, newest first; an application's token sees only its own."""
+    """Deliveries, newest first; an application's token sees only its own.
+
+    Page on with `after` set to the previous page's `Next` (a keyset cursor: deliveries
+    written meanwhile come first in a new listing, never twice or in place of others).
+    """
     if not caller.is_operator:
         if application is not None and application != caller.application_id:
             raise UnknownApplication(application)
@@ -235,7 +262,7 @@ async def list_deliveries(
         application_id=application,
         context_identifier=tenant,
         status=status,
-        before_seq=before,
+        before_seq=after if after is not None else before,
         limit=limit + 1,
     )
     more = len(found) > limit

@@ -20,6 +20,8 @@ __all__ = [
     "DeliveryDetail",
     "DeliveryOut",
     "DeliveryPage",
+    "EnableBody",
+    "EnabledOut",
     "RecoverBody",
     "RecoverOut",
     "UrlBody",
@@ -78,6 +80,12 @@ class RecoverBody(_Strict):
     Limit: Annotated[int, Field(ge=1, le=1000, examples=[500])] = 500
 
 
+class EnableBody(_Strict):
+    """Enable: send the deliveries held while disabled (oldest first), or drop them."""
+
+    DropHeld: Annotated[bool, Field(strict=True, examples=[False])] = False
+
+
 class RecoverOut(BaseModel):
     """What a recover call re-queued, and whether more remain."""
 
@@ -115,6 +123,13 @@ class ApplicationOut(BaseModel):
             SecretRotating=until is not None and until > now,
             Deliveries=counts or {},
         )
+
+
+class EnabledOut(ApplicationOut):
+    """An application just enabled, and what became of its held deliveries."""
+
+    Released: int = Field(description="Held deliveries now queued, oldest first.")
+    Dropped: int = Field(description="Held deliveries dropped (DropHeld).")
 
 
 class ApplicationCredentials(BaseModel):
@@ -166,7 +181,9 @@ class DeliveryOut(BaseModel):
             ContextIdentifier=delivery.context_identifier,
             ChangeType=delivery.change_type.name,
             Status=str(delivery.status),
-            Attempts=delivery.attempts,
+            Attempts=delivery.attempts
+            if delivery.attempts_made is None
+            else delivery.attempts_made,
             NextAttemptAt=delivery.next_attempt_at if delivery.status == "pending" else None,
             CreatedAt=delivery.created_at,
             FinishedAt=delivery.finished_at,
@@ -205,7 +222,7 @@ class DeliveryDetail(BaseModel):
 
 
 class DeliveryPage(BaseModel):
-    """Deliveries, newest first; pass `Next` as `before` for older ones."""
+    """Deliveries, newest first; pass `Next` as `after` for the next (older) page."""
 
     Deliveries: list[DeliveryOut]
     Next: int | None
