@@ -151,6 +151,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, limits: ConnectionLimits | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits or process_limits()
+        # When the next request head is due (loop time), or None while a request is in
+        # progress. One timer per connection checks it lazily: a request costs two
+        # assignments, not a cancelled and a new timer each (the state API's fast path
+        # answers in tens of microseconds, so that churn would be a tenth of it).
+        self._head_due: float | None = None
         self._header_timer: TimerHandle | None = None
         self._refused = False
 
@@ -166,7 +171,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
             return
-        self.request_head_received()
+        self._head_due = None
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
         super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:
@@ -181,19 +189,22 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._await_request_head()
 
     def request_head_received(self) -> None:
-        """Stop the header clock: a request head is complete (or the connection is gone)."""
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        """Stop the header clock: a request head is complete."""
+        self._head_due = None
 
     def _await_request_head(self) -> None:
-        self.request_head_received()
-        self._header_timer = self.loop.call_later(
-            self.limits.header_timeout, self._header_timeout_expired
-        )
+        self._head_due = due = self.loop.time() + self.limits.header_timeout
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_at(due, self._check_request_head)
 
-    def _header_timeout_expired(self) -> None:
+    def _check_request_head(self) -> None:
         self._header_timer = None
+        due = self._head_due
+        if due is None:
+            return  # a request is in progress; the clock starts again when it is answered
+        if self.loop.time() < due:
+            self._header_timer = self.loop.call_at(due, self._check_request_head)
+            return
         transport = self.transport
         if transport.is_closing():
             return
