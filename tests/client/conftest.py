@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2 as httpx
@@ -13,20 +12,8 @@ import pytest
 from tests.client.installation import Installations
 from tests.client.issuer import Issuer
 from tests.client.loopback import LoopbackServer
+from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import ServiceProcess
-
-
-class FakeClock:
-    """A clock that moves only when told to (the `Clock` seam)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.instant = start or datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, seconds: float) -> None:
-        self.instant += timedelta(seconds=seconds)
 
 
 class Operator:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tenantstatus.client import CachePolicy, RetryPolicy, StatusCache
 from tenantstatus.model import format_instant
-from tests.client.conftest import FakeClock
+from tests.support.clock import ManualClock as FakeClock
 
 SERVER_NOW = datetime(2026, 2, 23, 9, 52, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from tenantstatus.client import PulledStatus, TenantEventKind
 from tenantstatus.client.gate_core import GateCore
 from tenantstatus.client.transport import tenant_path
 from tenantstatus.model import ChangeType, StateChangeNotification
-from tests.client.conftest import FakeClock
+from tests.support.clock import ManualClock as FakeClock
 
 
 def _status(clock: FakeClock, state: str, endpoint: str = "https://sod2.x/Cust1") -> PulledStatus:

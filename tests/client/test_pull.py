@@ -16,8 +16,9 @@ from tenantstatus.client import (
     TenantStatusClient,
 )
 from tenantstatus.model import TenantState
-from tests.client.conftest import AsyncRecordingTransport, FakeClock, Operator, RecordingTransport
+from tests.client.conftest import AsyncRecordingTransport, Operator, RecordingTransport
 from tests.client.installation import Installations
+from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import ServiceProcess
 
 

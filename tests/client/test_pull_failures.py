@@ -17,7 +17,7 @@ from tenantstatus.client import (
     UnexpectedResponse,
 )
 from tenantstatus.model import TenantState, format_instant
-from tests.client.conftest import FakeClock
+from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import ServiceProcess
 
 FAST = RetryPolicy(attempts=3, backoff=0.001, max_backoff=0.01)

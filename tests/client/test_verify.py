@@ -30,8 +30,8 @@ from tenantstatus.client import (
     WrongIssuer,
 )
 from tenantstatus.model import ChangeType
-from tests.client.conftest import FakeClock
 from tests.client.issuer import AUDIENCE, Issuer
+from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import free_port
 
 _open: list[NotificationVerifier] = []

@@ -23,8 +23,8 @@ from tenantstatus.client import (
     VerifiedNotification,
 )
 from tenantstatus.client.keys import DeliveryLog, KeyPlan, SigningKeys
-from tests.client.conftest import FakeClock
 from tests.client.issuer import AUDIENCE, Issuer
+from tests.support.clock import ManualClock as FakeClock
 
 _open: list[NotificationVerifier] = []
 

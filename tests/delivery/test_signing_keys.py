@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.store import SqlStore
 from tenantstatus.store.secret_box import SecretBox
-from tests.client.conftest import FakeClock
+from tests.support.clock import ManualClock as FakeClock
 
 DELAY = timedelta(minutes=10)
 STEP = 120  # seconds between the instants checked
