@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN
 from tenantstatus.service.access import Caller, Operator, require_access
 from tenantstatus.service.errors import UnknownApplication, UnknownApproval, UnknownDelivery
+from tenantstatus.service.parameters import ContextPath
 from tenantstatus.service.push.applications import ApplicationService, NewCredentials
 from tenantstatus.service.push.schemas import (
     ApplicationCreate,
@@ -48,15 +48,6 @@ AppId = Annotated[
         pattern=r"^app_[0-9a-f]{16}$",
         description="The application's Id.",
         examples=["app_3f9c2a7b1d4e6f80"],
-    ),
-]
-ContextPath = Annotated[
-    str,
-    Path(
-        alias="ContextIdentifier",
-        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
-        description="The tenant id.",
-        examples=["Cust12345"],
     ),
 ]
 DeliveryId = Annotated[

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TEST_CONTEXT_IDENTIFIER, ChangeType
+from tenantstatus.model import TEST_CONTEXT_IDENTIFIER, ChangeType
 from tenantstatus.service.access import Caller, require_access
 from tenantstatus.service.errors import InvalidApplication, UnknownApproval, UnknownTenant
+from tenantstatus.service.parameters import CONTEXT_IDENTIFIER_SCHEMA_PATTERN
 from tenantstatus.service.push.routes import AppId, Applications
 from tenantstatus.service.push.schemas import DeliveryOut
 from tenantstatus.service.services import ServicesDep
@@ -39,7 +40,7 @@ class TestNotificationRequest(BaseModel):
 
     ContextIdentifier: str | None = Field(
         None,
-        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
+        pattern=CONTEXT_IDENTIFIER_SCHEMA_PATTERN,
         description="A tenant that approved the application; its current version is sent. "
         f"Left out: the reserved `{TEST_CONTEXT_IDENTIFIER}`, which is never a real tenant.",
         examples=["Cust12345"],

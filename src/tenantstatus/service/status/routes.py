@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState, is_valid_context_identifier
+from tenantstatus.model import TenantState, is_valid_context_identifier
+from tenantstatus.service.parameters import CONTEXT_IDENTIFIER_SCHEMA_PATTERN, PageContextPath
 from tenantstatus.service.problems import problem
 from tenantstatus.service.services import services_of
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
@@ -66,17 +67,6 @@ _ATOM = "application/atom+xml; charset=utf-8"
 _SVG = "image/svg+xml; charset=utf-8"
 _COMMON = {"x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 
-_ID_PATTERN = f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$"
-# The pages answer a malformed id with a page of their own (404), not a 422 problem,
-# so the pattern is documented here and checked by the handlers.
-ContextPath = Annotated[
-    str,
-    Path(
-        alias="ContextIdentifier",
-        description="The tenant id; one that breaks the pattern is answered 404.",
-        json_schema_extra={"pattern": _ID_PATTERN, "examples": ["Cust12345"]},
-    ),
-]
 SearchQuery = Annotated[
     str | None,
     Query(
@@ -98,7 +88,7 @@ CursorQuery = Annotated[
     Query(
         max_length=64,
         description="A page link's cursor: a ContextIdentifier.",
-        json_schema_extra={"pattern": _ID_PATTERN},
+        json_schema_extra={"pattern": CONTEXT_IDENTIFIER_SCHEMA_PATTERN},
     ),
 ]
 ZoneQuery = Annotated[
@@ -356,7 +346,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         },
     )
     async def tenant_page(
-        request: Request, context_identifier: ContextPath, tz: ZoneQuery = None
+        request: Request, context_identifier: PageContextPath, tz: ZoneQuery = None
     ) -> Response:
         """One tenant's status page: state in words, since when, version, next window,
         the 90-day bar and the recent history."""
@@ -428,7 +418,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             404: {"description": "No such tenant"},
         },
     )
-    async def summary(request: Request, context_identifier: ContextPath) -> Response:
+    async def summary(request: Request, context_identifier: PageContextPath) -> Response:
         """The tenant's status in the shape of Statuspage's v2 summary.json."""
         timer = _Timer()
         now = _now(request)
@@ -457,7 +447,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             404: {"description": "No such tenant"},
         },
     )
-    async def tenant_feed(request: Request, context_identifier: ContextPath) -> Response:
+    async def tenant_feed(request: Request, context_identifier: PageContextPath) -> Response:
         """Atom feed of one tenant's state changes and planned operations."""
         timer = _Timer()
         now = _now(request)
@@ -488,7 +478,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             404: {"description": "Not a ContextIdentifier"},
         },
     )
-    async def badge(request: Request, context_identifier: ContextPath) -> Response:
+    async def badge(request: Request, context_identifier: PageContextPath) -> Response:
         """An SVG badge: `Cust123 | running`. Unknown tenants show `unknown`."""
         timer = _Timer()
         if not is_valid_context_identifier(context_identifier):

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from starlette.exceptions import HTTPException
 
 from tenantstatus.lifecycle import OperationRequest
-from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
+from tenantstatus.model import TenantState
 from tenantstatus.service.access import Operator
 from tenantstatus.service.errors import UnknownScheduledOperation, UnknownTenant
+from tenantstatus.service.parameters import ContextPath
 from tenantstatus.service.services import ServicesDep
 from tenantstatus.service.tenants.operations import request_from
 from tenantstatus.service.tenants.schemas import (
@@ -45,15 +46,6 @@ def _service(services: ServicesDep) -> TenantService:
 
 
 Service = Annotated[TenantService, Depends(_service)]
-ContextPath = Annotated[
-    str,
-    Path(
-        alias="ContextIdentifier",
-        pattern=f"^{CONTEXT_IDENTIFIER_PATTERN.pattern}$",
-        description="The tenant id.",
-        examples=["Cust12345"],
-    ),
-]
 ScheduledId = Annotated[
     int, Path(alias="ScheduledId", ge=1, le=2**62, description="Id of the scheduled operation.")
 ]
