@@ -10,6 +10,7 @@ typed against its role only, so a test can hand it anything that plays the role.
     Outbox          what the dispatcher claims and records
     FinishedDeliveries  what retention prunes: finished deliveries and their attempts
     StatusReads     what the status pages read
+    PortalStore     the vendor portal's sessions, single-use links and its reads
     ServiceStore    all of the above, with the store's own lifecycle: the composition root's
 """
 
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from tenantstatus.lifecycle import Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store.base import HistoryEntry, ImportResult, ScheduledOperation, ScheduleStatus
+from tenantstatus.store.portal_sql import CustomerPage
 from tenantstatus.store.push_records import (
     Application,
     Attempt,
@@ -36,6 +38,7 @@ __all__ = [
     "FinishedDeliveries",
     "KeyStore",
     "Outbox",
+    "PortalStore",
     "PushStore",
     "ServiceStore",
     "SettingsStore",
@@ -324,6 +327,60 @@ class StatusReads(Protocol):
         """A page of tenants in ContextIdentifier order (keyset pagination)."""
 
 
+class PortalStore(Protocol):
+    """The vendor portal: sessions and links kept by hash, customers, attempts by page."""
+
+    async def add_portal_session(
+        self,
+        token_hash: str,
+        application_id: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        keep: int,
+    ) -> None:
+        """Store a session; expired ones go, and the application's oldest beyond `keep`."""
+
+    async def portal_session(self, token_hash: str, now: datetime) -> str | None:
+        """The application a live session belongs to, or None."""
+
+    async def end_portal_session(self, token_hash: str) -> bool:
+        """Forget a session (logout); False when there was none."""
+
+    async def add_portal_link(
+        self, token_hash: str, application_id: str, *, now: datetime, expires_at: datetime
+    ) -> None:
+        """Store a single-use link; expired links go at the same time."""
+
+    async def use_portal_link(
+        self,
+        link_hash: str,
+        session_hash: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        keep: int,
+    ) -> str | None:
+        """Spend a live, unused link and open a session, atomically; the application or None."""
+
+    async def customer_page(
+        self,
+        application_id: str,
+        *,
+        prefix: str | None = None,
+        state: TenantState | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> CustomerPage:
+        """Tenants that approved the application, with their state (keyset pagination)."""
+
+    async def customer_counts(self, application_id: str) -> dict[TenantState, int]:
+        """How many of the application's customers are in each state."""
+
+    async def attempts_of(self, seqs: Sequence[int]) -> dict[int, list[Attempt]]:
+        """Every attempt of each delivery (by seq), oldest first."""
+
+
 class ServiceStore(
     TenantStore,
     SettingsStore,
@@ -332,6 +389,7 @@ class ServiceStore(
     PushStore,
     KeyStore,
     StatusReads,
+    PortalStore,
     Protocol,
 ):
     """Every role, and the store's own lifecycle: what the composition root holds."""

@@ -29,6 +29,8 @@ __all__ = [
     "delivery_attempts",
     "history",
     "metadata",
+    "portal_links",
+    "portal_sessions",
     "scheduled_operations",
     "service_settings",
     "signing_keys",
@@ -183,6 +185,7 @@ deliveries = Table(
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_pair", "application_id", "context_identifier", "seq"),
     Index("ix_deliveries_app_created", "application_id", "created_at"),
+    Index("ix_deliveries_app_seq", "application_id", "seq"),  # the portal's pages (0009)
     # Partial: only what the dispatcher claims from (migration 0004).
     Index(
         "ix_deliveries_pending_due",
@@ -220,4 +223,27 @@ delivery_attempts = Table(
     Column("error", Text),
     Column("response_excerpt", Text),
     Index("ix_attempts_delivery", "delivery_seq", "id"),
+)
+
+# The vendor portal (migration 0009): tokens kept as SHA-256 hashes only.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Index("ix_portal_sessions_app", "application_id", "created_at"),
+    Index("ix_portal_sessions_expires", "expires_at"),
+)
+
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("used_at", Instant),
+    Index("ix_portal_links_expires", "expires_at"),
 )

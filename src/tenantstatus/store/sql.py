@@ -33,6 +33,7 @@ from tenantstatus.store.base import (
     StoreUnavailable,
 )
 from tenantstatus.store.change_listener import ALL_TENANTS, CHANGE_CHANNEL, listen_for_changes
+from tenantstatus.store.portal_sql import PortalSql
 from tenantstatus.store.private_files import private_sqlite_files
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import (
@@ -151,7 +152,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore(PushSql, StatusSql):
+class SqlStore(PushSql, StatusSql, PortalSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from tenantstatus.service.access import Caller, Operator, require_access
-from tenantstatus.service.errors import UnknownApplication, UnknownApproval, UnknownDelivery
+from tenantstatus.service.errors import UnknownApplication, UnknownApproval
 from tenantstatus.service.parameters import ContextPath
+from tenantstatus.service.push import delivery_actions
 from tenantstatus.service.push.applications import ApplicationService, NewCredentials
+from tenantstatus.service.push.delivery_actions import owned_delivery
 from tenantstatus.service.push.schemas import (
     ApplicationCreate,
     ApplicationCredentials,
@@ -264,15 +266,8 @@ async def list_deliveries(
     )
 
 
-async def _owned_delivery(
-    applications: ApplicationService, caller: Caller, delivery_id: str
-) -> DeliveryDetail:
-    found = await applications.store.get_delivery(delivery_id)
-    if found is None or (
-        not caller.is_operator and found[0].application_id != caller.application_id
-    ):
-        raise UnknownDelivery(delivery_id)
-    delivery, attempts = found
+async def _owned_delivery(services: Services, caller: Caller, delivery_id: str) -> DeliveryDetail:
+    delivery, attempts = await owned_delivery(services, caller.application_id, delivery_id)
     return DeliveryDetail(
         Delivery=DeliveryOut.of(delivery), Attempts=[AttemptOut.of(a) for a in attempts]
     )
@@ -280,22 +275,20 @@ async def _owned_delivery(
 
 @router.get("/deliveries/{DeliveryId}", summary="Show a delivery")
 async def show_delivery(
-    delivery_id: DeliveryId, applications: Applications, caller: Caller
+    delivery_id: DeliveryId, services: ServicesDep, caller: Caller
 ) -> DeliveryDetail:
     """One delivery with every attempt: when, the receiver's status code, latency,
     error and the start of its answer."""
-    return await _owned_delivery(applications, caller, delivery_id)
+    return await _owned_delivery(services, caller, delivery_id)
 
 
 @router.post("/deliveries/{DeliveryId}/redeliver", summary="Send a delivery again")
 async def redeliver(
-    delivery_id: DeliveryId, services: ServicesDep, applications: Applications, caller: Caller
+    delivery_id: DeliveryId, services: ServicesDep, caller: Caller
 ) -> DeliveryDetail:
     """Send a delivery again, from the first step of the retry schedule."""
-    await _owned_delivery(applications, caller, delivery_id)
-    await applications.store.requeue([delivery_id], services.clock.now())
-    services.delivery.wake()
-    return await _owned_delivery(applications, caller, delivery_id)
+    await delivery_actions.redeliver(services, caller.application_id, delivery_id)
+    return await _owned_delivery(services, caller, delivery_id)
 
 
 @router.post("/applications/{ApplicationId}/recover", summary="Recover dead deliveries")
@@ -303,16 +296,10 @@ async def recover(
     application_id: AppId,
     body: RecoverBody,
     services: ServicesDep,
-    applications: Applications,
     caller: Caller,
 ) -> RecoverOut:
     """Send again the application's dead deliveries since `Since`, up to `Limit` a call."""
-    require_access(caller, application_id)
-    await applications.get(application_id)
-    ids = await applications.store.dead_deliveries_since(
-        application_id, body.Since, limit=body.Limit + 1
+    done = await delivery_actions.recover(
+        services, caller.application_id, application_id, body.Since, limit=body.Limit
     )
-    batch = ids[: body.Limit]
-    recovered = await applications.store.requeue(batch, services.clock.now())
-    services.delivery.wake()
-    return RecoverOut(Recovered=recovered, Remaining=len(ids) > body.Limit)
+    return RecoverOut(Recovered=done.recovered, Remaining=done.remaining)

@@ -9,26 +9,21 @@ tenant row is read for writing, and nothing about any tenant changes.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantstatus.model import TEST_CONTEXT_IDENTIFIER, ChangeType
-from tenantstatus.service.access import Caller, require_access
-from tenantstatus.service.errors import InvalidApplication, UnknownApproval, UnknownTenant
+from tenantstatus.service.access import Caller
 from tenantstatus.service.parameters import CONTEXT_IDENTIFIER_SCHEMA_PATTERN
-from tenantstatus.service.push.routes import AppId, Applications
+from tenantstatus.service.push import delivery_actions
+from tenantstatus.service.push.routes import AppId
 from tenantstatus.service.push.schemas import DeliveryOut
 from tenantstatus.service.services import ServicesDep
 
 __all__ = ["TestNotificationRequest", "router"]
 
 CHANGE_TYPE_NAMES = tuple(ChangeType.__members__)
-# What a test without a tenant carries: plainly not a real installation.
-_TEST_VERSION_NAME = "Test notification"
-_TEST_FILE_VERSION = "0.0.0.0"  # noqa: S104 - a FileVersion, not an address
-_TEST_PUBLIC_ENDPOINT = "test.invalid"  # RFC 2606: never a real host
 _PROBLEM: dict[str, object] = {"content": {"application/problem+json": {}}}
 
 
@@ -73,7 +68,6 @@ router = APIRouter(prefix="/admin", tags=["push"])
 async def send_test(
     application_id: AppId,
     services: ServicesDep,
-    applications: Applications,
     caller: Caller,
     body: Annotated[TestNotificationRequest | None, Body()] = None,
 ) -> DeliveryOut:
@@ -84,38 +78,12 @@ async def send_test(
     tried once, never retried; no tenant changes. The application's own token may send
     it; follow it with `GET /admin/deliveries/{DeliveryId}`.
     """
-    require_access(caller, application_id)
-    application = await applications.get(application_id)
-    if not application.enabled:
-        raise InvalidApplication(
-            f"{application_id} is disabled ({application.disabled_reason}); enable it first"
-        )
     request = body or TestNotificationRequest.model_validate({})
-    change_type = ChangeType[request.ChangeType]
-    ctx = request.ContextIdentifier
-    if ctx is None or ctx == TEST_CONTEXT_IDENTIFIER:
-        ctx, version_name, file_version = (
-            TEST_CONTEXT_IDENTIFIER,
-            _TEST_VERSION_NAME,
-            _TEST_FILE_VERSION,
-        )
-        host = _TEST_PUBLIC_ENDPOINT
-    else:
-        if not await applications.store.is_approved(application_id, ctx):
-            raise UnknownApproval(application_id, ctx)
-        tenant = await services.store.get_tenant(ctx)
-        if tenant is None:
-            raise UnknownTenant(ctx)
-        version_name, file_version = tenant.version_name, tenant.file_version
-        host = urlsplit(tenant.endpoint).netloc.rsplit("@", 1)[-1]
-    delivery = await applications.store.enqueue_test_delivery(
+    delivery = await delivery_actions.send_test(
+        services,
+        caller.application_id,
         application_id,
-        ctx,
-        change_type,
-        version_name=version_name,
-        file_version=file_version,
-        public_endpoint=host if change_type is ChangeType.Move else None,
-        at=services.clock.now(),
+        context_identifier=request.ContextIdentifier,
+        change_type=ChangeType[request.ChangeType],
     )
-    services.delivery.wake()
     return DeliveryOut.of(delivery)
