@@ -20,6 +20,7 @@ from tenantstatus.cli import (
     dispatch,
     migrate,
     operator_token,
+    portal_link,
     push,
     serve,
     tenant,
@@ -45,6 +46,7 @@ app = typer.Typer(
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(push.apps, name="app")
 push.apps.command("test")(app_test.test)
+push.apps.command("portal-link")(portal_link.portal_link)
 app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)

@@ -35,6 +35,7 @@ from tenantstatus.service.connections import prepare_process
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.openapi import install_openapi
+from tenantstatus.service.portal import FORM_MAX_BYTES, FORM_PATHS, portal_router
 from tenantstatus.service.problems import install_error_handlers, problem
 from tenantstatus.service.push import key_routes, test_routes, wellknown
 from tenantstatus.service.push import routes as push_routes
@@ -175,6 +176,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     app.include_router(key_routes.router)
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))
+    app.include_router(portal_router())
     _add_health_routes(app)
     app.include_router(api_docs_router(openapi_url="/openapi.json", title=app.title))
 
@@ -182,7 +184,10 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         BodyLimit(
             app,
             default=settings.max_body_bytes,
-            overrides={"/admin/tenants/import": settings.import_max_body_bytes},
+            overrides={
+                "/admin/tenants/import": settings.import_max_body_bytes,
+                **dict.fromkeys(FORM_PATHS, FORM_MAX_BYTES),
+            },
         ),
         cache,
         ValidityClock(settings.state_ttl),
