@@ -40,6 +40,7 @@ def operator_only(w: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ("POST", "/admin/applications", {"Name": "x", "Url": "http://127.0.0.1:9/x"}),
         ("PUT", f"/admin/applications/{a.id}/approvals/AuthT", None),
         ("DELETE", f"/admin/applications/{a.id}/approvals/AuthNone", None),
+        ("POST", f"/admin/applications/{a.id}/portal-link", None),
         ("GET", "/admin/keys", None),
     ]
 

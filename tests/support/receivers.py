@@ -8,6 +8,7 @@ Paths choose the behaviour, so one receiver serves many tests:
     /hang/{name}            answers after 5 s (past the test service's timeout)
     /redirect/{name}        307 to /ok/{name}
     /retry-after/{name}     503 with Retry-After: 1 on the first attempt, then 200
+    /markup/{name}          200 with an answer full of HTML, for pages that must escape it
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from starlette.routing import Route
 
 from tests.support.private_ca import IssuedCertificate
 from tests.support.processes import free_port
+
+
+MARKUP_ANSWER = "<script>alert('owned')</script><b id=\"injected\">accepted</b>"
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class Receiver:
             await asyncio.sleep(5)
         if kind == "redirect":
             return RedirectResponse(f"/ok/{parts[-1]}", status_code=307)
+        if kind == "markup":
+            return PlainTextResponse(MARKUP_ANSWER)
         if kind == "retry-after" and attempt == 1:
             return PlainTextResponse("busy", status_code=503, headers={"Retry-After": "1"})
         return PlainTextResponse("accepted")

@@ -29,12 +29,14 @@ async def read_form(request: Request) -> Mapping[str, str]:
     The body limit in front of the app refuses more than `FORM_MAX_BYTES` before
     this reads it; this checks again, for an app composed without it.
     """
+    body = await request.body()
+    if not body:
+        return {}
+    if len(body) > FORM_MAX_BYTES:
+        raise FormError(f"The form is too large: at most {FORM_MAX_BYTES} bytes.")
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != _URLENCODED:
         raise FormError("Send the form as the page does (application/x-www-form-urlencoded).")
-    body = await request.body()
-    if len(body) > FORM_MAX_BYTES:
-        raise FormError(f"The form is too large: at most {FORM_MAX_BYTES} bytes.")
     try:
         pairs = parse_qsl(
             body.decode("utf-8"),

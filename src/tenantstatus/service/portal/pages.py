@@ -91,6 +91,7 @@ def page(
     **context: Any,
 ) -> Response:
     """An HTML page; never cached, never framed, no script."""
+    context.setdefault("current", "")
     body = render(
         template,
         session=session,
