@@ -28,7 +28,6 @@ from starlette.routing import Route
 from tests.support.private_ca import IssuedCertificate
 from tests.support.processes import free_port
 
-
 MARKUP_ANSWER = "<script>alert('owned')</script><b id=\"injected\">accepted</b>"
 
 
