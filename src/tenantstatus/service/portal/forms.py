@@ -45,9 +45,7 @@ async def read_form(request: Request) -> Mapping[str, str]:
             max_num_fields=_MAX_FIELDS,
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FormError(
-            "The form could not be read: it is not UTF-8 text with few fields."
-        ) from exc
+        raise FormError("The form could not be read: not UTF-8 text, or too many fields.") from exc
     fields: dict[str, str] = {}
     for name, value in pairs:
         if len(value) > _MAX_FIELD:
