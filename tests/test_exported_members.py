@@ -8,6 +8,7 @@ import tenantstatus.lifecycle
 import tenantstatus.model
 import tenantstatus.service
 import tenantstatus.service.errors
+import tenantstatus.service.portal
 import tenantstatus.service.push
 import tenantstatus.service.state
 import tenantstatus.service.tenants
@@ -69,6 +70,7 @@ def test_store_exports() -> None:
         "ImportResult",
         "KeyStore",
         "Outbox",
+        "PortalStore",
         "PushStore",
         "ScheduleNotPending",
         "ScheduleStatus",
@@ -147,6 +149,14 @@ def test_push_exports() -> None:
     ]
 
 
+def test_portal_exports() -> None:
+    assert sorted(tenantstatus.service.portal.__all__) == [
+        "FORM_MAX_BYTES",
+        "FORM_PATHS",
+        "portal_router",
+    ]
+
+
 def test_every_exported_name_exists() -> None:
     modules = (
         tenantstatus,
@@ -159,6 +169,7 @@ def test_every_exported_name_exists() -> None:
         tenantstatus.service.state,
         tenantstatus.service.tenants,
         tenantstatus.service.push,
+        tenantstatus.service.portal,
     )
     for module in modules:
         for name in module.__all__:
