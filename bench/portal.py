@@ -16,8 +16,9 @@ sends requests over one keep-alive connection, one at a time, in K interleaved r
 * `/portal` and `/portal/customers`.
 
 Prints a markdown table of client-side latency (p50, p90, p99) with each route's median
-as a ratio to `/healthz` measured in the same rounds, and SQLite's plans of the page's
-queries. Stops everything it started.
+as a ratio to `/healthz` measured in the same rounds, the server process's CPU time per
+request (from /proc, which waiting on a busy machine does not inflate), and SQLite's
+plans of the page's queries. Stops everything it started.
 """
 
 from __future__ import annotations
@@ -154,6 +155,12 @@ def query_plans(database: Path, after: int) -> list[str]:
         return plans
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -220,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "customers (2,000)": "/portal/customers",
         }
         latencies: dict[str, list[float]] = {name: [] for name in routes}
+        cpu: dict[str, float] = dict.fromkeys(routes, 0.0)
         with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as client:
             log_in(client)
             page = client.get("/portal/deliveries")
@@ -229,12 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     client.get(path)
             for _ in range(args.rounds):
                 for name, path in routes.items():
+                    used = cpu_seconds(process.pid)
                     for _ in range(args.requests):
                         started = time.perf_counter()
                         answer = client.get(path)
                         latencies[name].append((time.perf_counter() - started) * 1000)
                         if answer.status_code != 200:
                             raise RuntimeError(f"{path}: {answer.status_code}")
+                    cpu[name] += cpu_seconds(process.pid) - used
         baseline = percentile(latencies["/healthz (baseline)"], 0.5)
         print(
             f"{args.deliveries:,} deliveries of the application (and as many of another, "
@@ -242,13 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"CPU {client_cpu}; {args.rounds} interleaved rounds of {args.requests} "
             f"requests per route; load average {os.getloadavg()[0]:.1f}.\n"
         )
-        print("| route | p50 | p90 | p99 | p50 ÷ /healthz |")
-        print("|---|---:|---:|---:|---:|")
+        print("| route | p50 | p90 | p99 | p50 ÷ /healthz | server CPU per request |")
+        print("|---|---:|---:|---:|---:|---:|")
         for name, values in latencies.items():
             p50 = percentile(values, 0.5)
             print(
                 f"| {name} | {p50:.2f} ms | {percentile(values, 0.9):.2f} ms | "
-                f"{percentile(values, 0.99):.2f} ms | {p50 / baseline:.1f}x |"
+                f"{percentile(values, 0.99):.2f} ms | {p50 / baseline:.1f}x | "
+                f"{cpu[name] * 1000 / len(values):.2f} ms |"
             )
         print("\nSQLite's plans:\n")
         for plan in plans:

@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store import SqlStore
-from tenantstatus.store.push_records import Application
+from tenantstatus.store.push_records import Application, Attempt, DeliveryOutcome, DeliveryStatus
 from tests.store.test_contract import provision
 
 pytestmark = pytest.mark.anyio
@@ -46,6 +46,46 @@ async def test_a_session_lives_until_it_expires_or_ends(store: SqlStore) -> None
     assert await store.end_portal_session("h1") is True
     assert await store.portal_session("h1", NOW) is None
     assert await store.end_portal_session("h1") is False
+
+
+async def test_a_session_reads_its_application_in_one_statement(store: SqlStore) -> None:
+    app = await _application(store)
+    await store.add_portal_session("h1", app, now=NOW, expires_at=NOW + HOUR, keep=10)
+    found = await store.portal_application("h1", NOW)
+    assert found is not None and found.id == app and found.name == "A"
+    assert await store.portal_application("h1", NOW + HOUR) is None
+
+
+async def test_a_delivery_page_carries_every_attempt(store: SqlStore) -> None:
+    app = await _application(store)
+    other = await _application(store, "app_00000000000000bb")
+    made = []
+    for owner in (app, other, app, app):
+        made.append(
+            await store.enqueue_test_delivery(
+                owner,
+                "tenantstatus-test",
+                ChangeType.Upgrade,
+                version_name="v",
+                file_version="1",
+                public_endpoint=None,
+                at=NOW,
+            )
+        )
+    tries = [Attempt(at=NOW, latency_ms=n, status_code=500) for n in (1, 2)]
+    await store.record_outcomes(
+        [
+            DeliveryOutcome(made[0].seq, attempt, DeliveryStatus.PENDING, next_attempt_at=NOW)
+            for attempt in tries
+        ]
+    )
+    page = await store.delivery_page(app, limit=2)
+    assert [d.seq for d, _ in page] == [made[3].seq, made[2].seq]
+    rest = await store.delivery_page(app, before_seq=made[2].seq, limit=2)
+    ((first, attempts),) = rest
+    assert first.seq == made[0].seq
+    assert [a.latency_ms for a in attempts] == [1, 2] and first.attempts_made == 2
+    assert await store.delivery_page(app, status=DeliveryStatus.DEAD) == []
 
 
 async def test_an_application_keeps_only_its_newest_sessions(store: SqlStore) -> None:
@@ -135,14 +175,14 @@ async def test_every_portal_read_seeks_an_index_on_sqlite(tmp_path: Path) -> Non
         )
         event.listen(store._engine.sync_engine, "before_cursor_execute", record)
         await store.portal_session("h", NOW)
-        await store.list_deliveries(application_id=app, before_seq=99, limit=26)
-        await store.attempts_of([1, 2, 3])
+        await store.portal_application("h", NOW)
+        await store.delivery_page(app, before_seq=99, limit=26)
         await store.customer_page(app, prefix="Cust1", after="Cust10", limit=51)
         await store.customer_counts(app)
         event.remove(store._engine.sync_engine, "before_cursor_execute", record)
     finally:
         await store.close()
-    assert len(seen) == 5
+    assert len(seen) == 6
     with sqlite3.connect(path) as connection:
         for statement, parameters in seen:
             rows = connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()

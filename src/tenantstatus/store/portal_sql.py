@@ -2,8 +2,8 @@
 
 `PortalSql` is mixed into `SqlStore`. Tokens arrive hashed; nothing here sees one.
 Every read seeks an index: sessions and links by their hash (the primary key), an
-application's customers through the `approvals` primary key, a page's attempts
-through `ix_attempts_delivery`.
+application's customers through the `approvals` primary key, a page of deliveries
+through `ix_deliveries_app_seq` and its attempts through `ix_attempts_delivery`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tenantstatus.model import TenantState
-from tenantstatus.store.push_records import Attempt
+from tenantstatus.store.push_records import Application, Attempt, Delivery, DeliveryStatus
+from tenantstatus.store.push_sql import _application, _delivery
 from tenantstatus.store.schema import (
+    applications,
     approvals,
+    deliveries,
     delivery_attempts,
     portal_links,
     portal_sessions,
@@ -70,6 +73,18 @@ class PortalSql:
         async with self._engine.connect() as connection:
             found: str | None = await connection.scalar(query)
         return found
+
+    async def portal_application(self, token_hash: str, now: datetime) -> Application | None:
+        """The application of a live session, read with the session in one statement."""
+        query = (
+            sa.select(applications)
+            .join(portal_sessions, portal_sessions.c.application_id == applications.c.id)
+            .where(portal_sessions.c.token_hash == token_hash)
+            .where(portal_sessions.c.expires_at > now)
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _application(row)
 
     async def end_portal_session(self, token_hash: str) -> bool:
         """Forget a session (logout); False when there was none."""
@@ -181,28 +196,49 @@ class PortalSql:
         async with self._engine.connect() as connection:
             return {TenantState(s): int(n) for s, n in await connection.execute(query)}
 
-    async def attempts_of(self, seqs: Sequence[int]) -> dict[int, list[Attempt]]:
-        """Every attempt of each delivery (by seq), oldest first."""
-        if not seqs:
-            return {}
+    async def delivery_page(
+        self,
+        application_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        before_seq: int | None = None,
+        limit: int = 25,
+    ) -> list[tuple[Delivery, list[Attempt]]]:
+        """The application's deliveries newest first, each with every attempt, oldest first.
+
+        Two reads on one connection: the page through `ix_deliveries_app_seq`, then its
+        attempts through `ix_attempts_delivery`.
+        """
         query = (
-            sa.select(delivery_attempts)
-            .where(delivery_attempts.c.delivery_seq.in_(list(seqs)))
-            .order_by(delivery_attempts.c.delivery_seq, delivery_attempts.c.id)
+            sa.select(deliveries)
+            .where(deliveries.c.application_id == application_id)
+            .order_by(deliveries.c.seq.desc())
+            .limit(limit)
         )
-        found: dict[int, list[Attempt]] = {seq: [] for seq in seqs}
+        if status is not None:
+            query = query.where(deliveries.c.status == status.value)
+        if before_seq is not None:
+            query = query.where(deliveries.c.seq < before_seq)
         async with self._engine.connect() as connection:
-            for a in await connection.execute(query):
-                found[a.delivery_seq].append(
-                    Attempt(
-                        at=a.at,
-                        latency_ms=a.latency_ms,
-                        status_code=a.status_code,
-                        error=a.error,
-                        response_excerpt=a.response_excerpt,
-                    )
+            rows = list(await connection.execute(query))
+            found: dict[int, list[Attempt]] = {row.seq: [] for row in rows}
+            if rows:
+                attempts = await connection.execute(
+                    sa.select(delivery_attempts)
+                    .where(delivery_attempts.c.delivery_seq.in_(list(found)))
+                    .order_by(delivery_attempts.c.delivery_seq, delivery_attempts.c.id)
                 )
-        return found
+                for a in attempts:
+                    found[a.delivery_seq].append(
+                        Attempt(
+                            at=a.at,
+                            latency_ms=a.latency_ms,
+                            status_code=a.status_code,
+                            error=a.error,
+                            response_excerpt=a.response_excerpt,
+                        )
+                    )
+        return [(_delivery(row, len(found[row.seq])), found[row.seq]) for row in rows]
 
     # --- shared steps ------------------------------------------------------------------
 

@@ -344,6 +344,9 @@ class PortalStore(Protocol):
     async def portal_session(self, token_hash: str, now: datetime) -> str | None:
         """The application a live session belongs to, or None."""
 
+    async def portal_application(self, token_hash: str, now: datetime) -> Application | None:
+        """The application of a live session, read with the session in one statement."""
+
     async def end_portal_session(self, token_hash: str) -> bool:
         """Forget a session (logout); False when there was none."""
 
@@ -377,8 +380,15 @@ class PortalStore(Protocol):
     async def customer_counts(self, application_id: str) -> dict[TenantState, int]:
         """How many of the application's customers are in each state."""
 
-    async def attempts_of(self, seqs: Sequence[int]) -> dict[int, list[Attempt]]:
-        """Every attempt of each delivery (by seq), oldest first."""
+    async def delivery_page(
+        self,
+        application_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        before_seq: int | None = None,
+        limit: int = 25,
+    ) -> list[tuple[Delivery, list[Attempt]]]:
+        """The application's deliveries newest first, each with every attempt, oldest first."""
 
 
 class ServiceStore(

@@ -171,13 +171,11 @@ def login_csrf_matches(request: Request, fields: Mapping[str, str]) -> bool:
 
 async def current_session(request: Request) -> PortalSession | None:
     """The request's live session and its application, or None."""
-    services = services_of(request)
     token = request.cookies.get(SESSION_COOKIE)
-    application_id = await access_of(services).application_of(token)
-    if token is None or application_id is None:
+    application = await access_of(services_of(request)).application_of(token)
+    if token is None or application is None:
         return None
-    application = await services.store.get_application(application_id)
-    return None if application is None else PortalSession(token, application)
+    return PortalSession(token, application)
 
 
 async def session_form(request: Request) -> tuple[PortalSession, Mapping[str, str]] | Response:

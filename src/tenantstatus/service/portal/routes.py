@@ -171,19 +171,15 @@ async def _deliveries_page(
     wanted = known.get(status_text)
     if status_text and wanted is None:
         problems.append("There is no such delivery status; here is every delivery.")
-    found = await store.list_deliveries(
-        application_id=session.application.id,
-        status=wanted,
-        before_seq=after,
-        limit=DELIVERIES_PAGE + 1,
+    found = await store.delivery_page(
+        session.application.id, status=wanted, before_seq=after, limit=DELIVERIES_PAGE + 1
     )
     more = len(found) > DELIVERIES_PAGE
     found = found[:DELIVERIES_PAGE]
-    attempts = await store.attempts_of([d.seq for d in found])
     notice = _NOTICES.get(query.get("notice", ""))
     next_query = None
     if more:
-        next_query = {"after": str(found[-1].seq)}
+        next_query = {"after": str(found[-1][0].seq)}
         if wanted is not None:
             next_query["status"] = wanted.value
     return page(
@@ -193,7 +189,7 @@ async def _deliveries_page(
         problems=problems,
         notices=(notices or []) + ([notice] if notice else []),
         current="deliveries",
-        deliveries=delivery_views(found, attempts, zone_of(request)),
+        deliveries=delivery_views(found, zone_of(request)),
         statuses=[s.value for s in DeliveryStatus],
         wanted=wanted,
         first_page=after is None,

@@ -19,6 +19,7 @@ from tenantstatus.clock import Clock
 from tenantstatus.service.auth import hash_token, new_token
 from tenantstatus.service.errors import UnknownApplication
 from tenantstatus.store import PortalStore, PushStore
+from tenantstatus.store.push_records import Application
 
 __all__ = [
     "LINK_LIFETIME",
@@ -103,11 +104,11 @@ class PortalAccess:
         )
         return None if application_id is None else (session, application_id)
 
-    async def application_of(self, session: str | None) -> str | None:
+    async def application_of(self, session: str | None) -> Application | None:
         """The application a live session belongs to, or None."""
         if not session or not session.startswith(_SESSION_PREFIX) or len(session) > 100:
             return None
-        return await self._store.portal_session(hash_token(session), self._clock.now())
+        return await self._store.portal_application(hash_token(session), self._clock.now())
 
     async def logout(self, session: str) -> None:
         """End the session."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tenantstatus.service.status.views import Moment
@@ -59,7 +59,7 @@ def _attempt(attempt: Attempt, zone: ReaderZone) -> AttemptView:
 
 
 def delivery_views(
-    deliveries: Sequence[Delivery], attempts: Mapping[int, Sequence[Attempt]], zone: ReaderZone
+    page: Sequence[tuple[Delivery, Sequence[Attempt]]], zone: ReaderZone
 ) -> list[DeliveryView]:
     """The page's deliveries, as found (newest first), each with its attempts."""
     return [
@@ -72,8 +72,8 @@ def delivery_views(
             created=Moment(d.created_at, zone),
             next_attempt=Moment(d.next_attempt_at, zone) if d.status.value == "pending" else None,
             last_error=d.last_error,
-            attempts=[_attempt(a, zone) for a in attempts.get(d.seq, ())],
+            attempts=[_attempt(a, zone) for a in attempts],
             can_redeliver=d.status.value in ("delivered", "dead", "dropped"),
         )
-        for d in deliveries
+        for d, attempts in page
     ]
