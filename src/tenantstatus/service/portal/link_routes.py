@@ -22,7 +22,9 @@ class PortalLinkOut(BaseModel):
     ApplicationId: str = Field(examples=["app_3f9c2a7b1d4e6f80"])
     Url: str = Field(
         description="Opens one portal session; stored only as a hash.",
-        examples=["https://status.example.com/portal/enter?token=tspl_..."],
+        examples=[
+            "https://status.example.com/portal/enter?token=tspl_q8Yt0bW3kZr6LmN2vC5xJ9sPdE1aHfG7uKoRiT4nVwU"
+        ],
     )
     ExpiresAt: str = Field(examples=["2026-12-02T10:15:00.0000000Z"])
 
