@@ -221,3 +221,30 @@ def test_the_session_cookie_is_httponly_strict_and_scoped(
     assert stored == portal_world.a.id
     for path in portal_world.service.data_dir.glob("tenantstatus.db*"):
         assert token.encode() not in path.read_bytes(), path
+
+
+def test_the_cookie_is_secure_when_the_portal_is_not_on_loopback(portal_world: World) -> None:
+    portal = portal_world.portal()
+    try:
+        host = {"host": "portal.example.com"}
+        form = portal.http.get("/portal/login", headers=host)
+        assert "secure" in form.headers["set-cookie"].lower()
+        csrf = form.cookies["tsportal_login"]
+        answer = portal.http.post(
+            "/portal/login",
+            data={"csrf": csrf, "token": portal_world.a.token},
+            headers={**host, "cookie": f"tsportal_login={csrf}"},  # Secure: sent by hand
+        )
+        assert answer.status_code == 303
+        session = next(
+            v for k, v in answer.headers.multi_items() if k == "set-cookie" and "tsportal=" in v
+        )
+        assert "secure" in session.lower() and "httponly" in session.lower()
+    finally:
+        portal.close()
+
+
+def test_a_landing_page_without_a_link_token_says_so(portal: PortalClient) -> None:
+    answer = portal.http.get("/portal/enter", params={"token": "not-a-link"})
+    assert answer.status_code == 404
+    assert "Not a portal link" in answer.text
