@@ -184,7 +184,7 @@ async def _deliveries_page(
             next_query["status"] = wanted.value
     return page(
         "deliveries.html",
-        status=status if not problems or status != 200 else 400,
+        status=400 if problems and status == 200 else status,
         session=session,
         problems=problems,
         notices=(notices or []) + ([notice] if notice else []),
