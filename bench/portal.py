@@ -180,7 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=100_000, help="per application")
     parser.add_argument("--requests", type=int, default=100, help="per route and round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--profile", type=Path, help="run the server under cProfile, to this file")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="bench-portal-"))
     data = root / "data"
@@ -200,9 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpus = os.sched_getaffinity(0)
         server_cpu, client_cpu = (min(cpus), max(cpus)) if len(cpus) > 1 else (0, 0)
         log = (root / "serve.log").open("wb")
-        profiled = [] if args.profile is None else ["-m", "cProfile", "-o", str(args.profile)]
         process = subprocess.Popen(
-            ["taskset", "-c", str(server_cpu), sys.executable, *profiled, "-m", "tenantstatus",
+            ["taskset", "-c", str(server_cpu), sys.executable, "-m", "tenantstatus",
              "serve", "--port", str(port), "--data-dir", str(data), "--log-level", "warning"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
