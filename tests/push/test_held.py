@@ -142,3 +142,25 @@ def test_a_disabled_application_keeps_only_the_newest_held(
         assert "dropped the 2 oldest held deliveries" in service.log_path.read_text()
     finally:
         service.stop()
+
+
+def test_redeliver_refuses_a_held_delivery_and_it_stays_held(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/gone/held-redeliver")
+    tenant(push_service, "HeldRedeliver", app)
+    operate(push_service, "HeldRedeliver", "suspend")
+    receiver.wait_for("held-redeliver", 1)
+    wait_until_disabled(push_service, app)
+    (held,) = wait_for_statuses(push_service, app, ["held"])
+    result = push_service.cli("deliveries", "redeliver", held["Id"], check=False)
+    assert result.returncode == 1, result
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: Delivery held (409): {held['Id']} is held")
+    assert f"tenantstatus app enable {app.id}" in line
+    assert [d["Status"] for d in listed(push_service, app)] == ["held"]
+    with push_service.admin() as admin:
+        answer = admin.post(f"/admin/deliveries/{held['Id']}/redeliver")
+    assert answer.status_code == 409
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert len(receiver.received("held-redeliver")) == 1

@@ -11,7 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from tenantstatus.service.access import Caller, Operator, require_access
-from tenantstatus.service.errors import UnknownApplication, UnknownApproval, UnknownDelivery
+from tenantstatus.service.errors import (
+    DeliveryHeld,
+    UnknownApplication,
+    UnknownApproval,
+    UnknownDelivery,
+)
 from tenantstatus.service.parameters import ContextPath
 from tenantstatus.service.push.applications import ApplicationService, NewCredentials
 from tenantstatus.service.push.schemas import (
@@ -287,12 +292,35 @@ async def show_delivery(
     return await _owned_delivery(applications, caller, delivery_id)
 
 
-@router.post("/deliveries/{DeliveryId}/redeliver", summary="Send a delivery again")
+_HELD_EXAMPLE = {
+    "type": "about:blank",
+    "title": DeliveryHeld.title,
+    "status": DeliveryHeld.status,
+    "detail": DeliveryHeld("msg_0b4f6c1e9a2d4b7c8e3f5a6b7c8d9e0f", "app_3f9c2a7b1d4e6f80").detail,
+}
+
+
+@router.post(
+    "/deliveries/{DeliveryId}/redeliver",
+    summary="Send a delivery again",
+    responses={
+        409: {
+            "description": "The delivery is held: its application is disabled",
+            "content": {"application/problem+json": {"example": _HELD_EXAMPLE}},
+        }
+    },
+)
 async def redeliver(
     delivery_id: DeliveryId, services: ServicesDep, applications: Applications, caller: Caller
 ) -> DeliveryDetail:
-    """Send a delivery again, from the first step of the retry schedule."""
-    await _owned_delivery(applications, caller, delivery_id)
+    """Send a delivery again, from the first step of the retry schedule.
+
+    A held delivery is refused with 409: it waits for its application to be enabled,
+    which sends the held ones in order.
+    """
+    found = await _owned_delivery(applications, caller, delivery_id)
+    if found.Delivery.Status == DeliveryStatus.HELD:
+        raise DeliveryHeld(delivery_id, found.Delivery.ApplicationId)
     await applications.store.requeue([delivery_id], services.clock.now())
     services.delivery.wake()
     return await _owned_delivery(applications, caller, delivery_id)
