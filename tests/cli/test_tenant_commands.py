@@ -49,7 +49,10 @@ def test_add_op_show_and_list_as_json(service: ServiceProcess) -> None:
 
 
 def test_readable_output_without_json(service: ServiceProcess) -> None:
-    service.cli("tenant", "add", "CliTwo", "--endpoint", "https://h/CliTwo", "--state", "Running")
+    added = service.cli(
+        "tenant", "add", "CliTwo", "--endpoint", "https://h/CliTwo", "--state", "Running"
+    )
+    assert added.stdout == "CliTwo: provisioned in state Running\n"
     result = service.cli("tenant", "op", "CliTwo", "suspend")
     assert "CliTwo: suspend Running -> Suspended, announces Suspend" in result.stdout
     shown = service.cli("tenant", "show", "CliTwo").stdout
