@@ -49,6 +49,9 @@ Service = Annotated[TenantService, Depends(_service)]
 ScheduledId = Annotated[
     int, Path(alias="ScheduledId", ge=1, le=2**62, description="Id of the scheduled operation.")
 ]
+HistoryQuery = Annotated[
+    int, Query(ge=0, le=1000, description="How many history rows, newest first.")
+]
 StateQuery = Annotated[
     str | None,
     Query(
@@ -164,7 +167,7 @@ _IMPORT = "import"
 async def show_tenant_named_import(
     service: Service,
     operator: Operator,
-    history: Annotated[int, Query(ge=0, le=1000)] = 50,
+    history: HistoryQuery = 50,
 ) -> TenantDetail:
     """The tenant whose ContextIdentifier is `import`, as `/admin/tenants/{ContextIdentifier}`
     shows any tenant.
@@ -185,7 +188,7 @@ async def show_tenant(
     context_identifier: ContextPath,
     service: Service,
     operator: Operator,
-    history: Annotated[int, Query(ge=0, le=1000)] = 50,
+    history: HistoryQuery = 50,
 ) -> TenantDetail:
     """One tenant, its `history` newest history rows and its pending scheduled operations."""
     tenant = await service.store.get_tenant(context_identifier)
