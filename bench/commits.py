@@ -11,12 +11,9 @@ interleaved rounds whose order alternates. Prints the median ratio and its sprea
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,17 +24,8 @@ import state_api as bench
 
 def snapshot(commit: str, root: Path) -> tuple[str, Path]:
     """`commit`'s src/ extracted under `root`: (short name, the src directory)."""
-    full = bench._git("rev-parse", "--verify", f"{commit}^{{commit}}")
-    dest = root / f"src-{full[:12]}"
-    archive = subprocess.run(
-        ["git", "-C", str(bench.BENCH.parent), "archive", "--format=tar", full, "src"],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
-    return full[:12], dest / "src"
+    full, src = bench.snapshot(commit, root)
+    return full[:12], src
 
 
 def start(

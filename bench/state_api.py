@@ -825,15 +825,10 @@ def _git(*arguments: str) -> str:
     return done.stdout.decode().strip()
 
 
-def code_under_test(commit: str | None, root: Path) -> str:
-    """Put `commit`'s src/ first on PYTHONPATH (for every process we start); describe it."""
-    if commit is None:
-        head = _git("rev-parse", "--short=12", "HEAD")
-        dirty = _git("status", "--porcelain", "--", "src")
-        return f"working tree at {head}" + (" with uncommitted changes in src/" if dirty else "")
+def snapshot(commit: str, root: Path) -> tuple[str, Path]:
+    """`commit`'s src/ extracted under `root` (a git archive): (its full hash, the src dir)."""
     full = _git("rev-parse", "--verify", f"{commit}^{{commit}}")
     dest = root / f"src-{full[:12]}"
-    dest.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(BENCH.parent), "archive", "--format=tar", full, "src"],
         capture_output=True,
@@ -842,7 +837,17 @@ def code_under_test(commit: str | None, root: Path) -> str:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")
-    os.environ["PYTHONPATH"] = str(dest / "src")
+    return full, dest / "src"
+
+
+def code_under_test(commit: str | None, root: Path) -> str:
+    """Put `commit`'s src/ first on PYTHONPATH (for every process we start); describe it."""
+    if commit is None:
+        head = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--", "src")
+        return f"working tree at {head}" + (" with uncommitted changes in src/" if dirty else "")
+    full, src = snapshot(commit, root)
+    os.environ["PYTHONPATH"] = str(src)
     where = subprocess.run(
         [sys.executable, "-c", "import tenantstatus; print(tenantstatus.__file__)"],
         capture_output=True,
@@ -850,7 +855,7 @@ def code_under_test(commit: str | None, root: Path) -> str:
         check=True,
         timeout=60,
     ).stdout.strip()
-    if not where.startswith(str(dest)):
+    if not where.startswith(str(src)):
         raise SystemExit(f"the snapshot of {full} is not what Python imports: {where}")
     return f"commit {full[:12]} (git archive on PYTHONPATH)"
 

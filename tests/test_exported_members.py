@@ -111,6 +111,7 @@ def test_service_exports() -> None:
 
 def test_service_errors_exports() -> None:
     assert sorted(tenantstatus.service.errors.__all__) == [
+        "DeliveryHeld",
         "InvalidApplication",
         "NotFound",
         "ServiceError",

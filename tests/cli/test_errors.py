@@ -61,6 +61,18 @@ def test_an_unreachable_postgresql_is_one_line_for_migrate_and_serve(tmp_path: P
     assert "--database-url" in last_error_line(served, UNREACHABLE)
 
 
+def test_a_worker_that_cannot_start_is_the_same_one_line_as_a_single_serve(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://u@127.0.0.1:{free_port()}/db"
+    served = run_cli(
+        *("serve", "--workers", "2", "--database-url", url, "--data-dir", str(tmp_path)),
+        *("--port", str(free_port()), "--log-level", "warning"),
+    )
+    line = last_error_line(served, UNREACHABLE)
+    assert "cannot reach the database" in line and "--database-url" in line
+
+
 def test_a_database_tenantstatus_cannot_use_is_named_without_its_password(
     tmp_path: Path,
 ) -> None:

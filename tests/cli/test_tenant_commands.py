@@ -49,7 +49,10 @@ def test_add_op_show_and_list_as_json(service: ServiceProcess) -> None:
 
 
 def test_readable_output_without_json(service: ServiceProcess) -> None:
-    service.cli("tenant", "add", "CliTwo", "--endpoint", "https://h/CliTwo", "--state", "Running")
+    added = service.cli(
+        "tenant", "add", "CliTwo", "--endpoint", "https://h/CliTwo", "--state", "Running"
+    )
+    assert added.stdout == "CliTwo: provisioned in state Running\n"
     result = service.cli("tenant", "op", "CliTwo", "suspend")
     assert "CliTwo: suspend Running -> Suspended, announces Suspend" in result.stdout
     shown = service.cli("tenant", "show", "CliTwo").stdout
@@ -63,6 +66,35 @@ def test_refused_operation_prints_one_line_and_exits_nonzero(service: ServicePro
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: Operation not allowed (409)")
     assert "Traceback" not in result.stderr
+
+
+def test_a_409_says_what_happened_then_what_to_do(service: ServiceProcess) -> None:
+    service.cli("tenant", "add", "Cli409", "--endpoint", "https://h/x", "--state", "Suspended")
+    refused = service.cli("tenant", "op", "Cli409", "suspend", check=False)
+    happened, _, to_do = refused.stderr.partition("; ")
+    assert happened == "error: Operation not allowed (409): suspend is not allowed from Suspended"
+    assert to_do.startswith("run one of the operations allowed now instead: restore, resume, ")
+    assert to_do.endswith("(tenantstatus tenant op Cli409 OPERATION)\n")
+    exists = service.cli("tenant", "add", "Cli409", "--endpoint", "https://h/x", check=False)
+    assert exists.stderr.startswith(
+        "error: Operation not allowed (409): tenant Cli409 already exists (state Suspended); "
+        "change it with 'tenantstatus tenant op Cli409 OPERATION', "
+        "OPERATION one of: restore, resume, "
+    )
+    missing = service.cli("tenant", "op", "Cli409None", "suspend", check=False)
+    assert missing.stderr == (
+        "error: Operation not allowed (409): tenant Cli409None does not exist; provision it "
+        "first with 'tenantstatus tenant add Cli409None --endpoint URL'\n"
+    )
+    service.cli("tenant", "op", "Cli409", "delete")
+    service.cli("tenant", "op", "Cli409", "delete-done")
+    deleted = service.cli("tenant", "op", "Cli409", "resume", check=False)
+    assert deleted.stderr == (
+        "error: Operation not allowed (409): resume is not allowed from Deleted; "
+        "no operation is allowed from Deleted\n"
+    )
+    for result in (refused, exists, missing, deleted):
+        assert result.returncode == 1 and result.stderr.count("\n") == 1
 
 
 def test_bad_input_is_one_clear_line(service: ServiceProcess, tmp_path: Path) -> None:

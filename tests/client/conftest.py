@@ -1,4 +1,4 @@
-"""Fixtures for the client tests: a fake clock, tenant installations, an operator."""
+"""Fixtures for the client tests: a fake clock, tenant installations, an operator, verifiers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from tenantstatus.client import NotificationVerifier
 from tests.client.installation import Installations
-from tests.client.issuer import Issuer
+from tests.client.issuer import AUDIENCE, Issuer
 from tests.client.loopback import LoopbackServer
 from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import ServiceProcess
@@ -123,3 +124,25 @@ def issuer(issuer_server: tuple[Issuer, LoopbackServer]) -> Iterator[Issuer]:
     signer.published = published
     signer.jwks_status = 200
     signer.jwks_delay = 0.0
+
+
+_open_verifiers: list[NotificationVerifier] = []
+
+
+def closed_after_test(verifier: NotificationVerifier) -> NotificationVerifier:
+    """`verifier`, to be closed when the test ends."""
+    _open_verifiers.append(verifier)
+    return verifier
+
+
+def verifier_for(issuer: Issuer, **options: Any) -> NotificationVerifier:
+    """A verifier of `issuer`'s notifications to AUDIENCE, closed when the test ends."""
+    return closed_after_test(NotificationVerifier.for_service(issuer.url, AUDIENCE, **options))
+
+
+@pytest.fixture(autouse=True)
+def _close_verifiers() -> Iterator[None]:
+    """Close the verifiers the test opened with `verifier_for` or `closed_after_test`."""
+    yield
+    while _open_verifiers:
+        _open_verifiers.pop().close()

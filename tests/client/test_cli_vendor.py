@@ -122,3 +122,20 @@ def test_receive_prints_each_verified_notification(
     assert printed["Change"] == "Move"
     assert printed["PublicEndpoint"] == "sod3.superoffice.com"
     assert "Token" not in printed
+
+
+def test_receive_prints_a_test_notification_marked_as_a_test(
+    receiving: tuple[str, subprocess.Popen[str]], issuer: Issuer
+) -> None:
+    url, process = receiving
+    test = issuer.notification(token=issuer.sign({**issuer.claims(), "test": True}))
+    answer = httpx.post(url, json=test)
+    assert answer.status_code == 200 and answer.json()["status"] == "test"
+    assert httpx.post(url, json=issuer.notification("Cust36660", 2)).status_code == 200
+    assert process.stdout is not None
+    # One line each, in order: were the test not printed, the first would be Cust36660's.
+    test_line = json.loads(process.stdout.readline())
+    assert (test_line["ContextIdentifier"], test_line.get("Test")) == ("Cust12345", True)
+    assert test_line["Change"] == "Upgrade" and next(iter(test_line)) == "Test"
+    real_line = json.loads(process.stdout.readline())
+    assert (real_line["ContextIdentifier"], real_line["Test"]) == ("Cust36660", False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,35 +29,21 @@ from tenantstatus.client import (
     WrongIssuer,
 )
 from tenantstatus.model import ChangeType
+from tests.client.conftest import closed_after_test, verifier_for
 from tests.client.issuer import AUDIENCE, Issuer
 from tests.support.clock import ManualClock as FakeClock
 from tests.support.processes import free_port
 
-_open: list[NotificationVerifier] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_verifiers() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
-
-
-def _verifier(issuer: Issuer, **options: Any) -> NotificationVerifier:
-    verifier = NotificationVerifier.for_service(issuer.url, AUDIENCE, **options)
-    _open.append(verifier)
-    return verifier
-
 
 def _rejected_by(issuer: Issuer, body: dict[str, Any], **options: Any) -> NotificationRejected:
     with pytest.raises(NotificationRejected) as caught:
-        _verifier(issuer, **options).verify(json.dumps(body))
+        verifier_for(issuer, **options).verify(json.dumps(body))
     return caught.value
 
 
 def test_a_genuine_rs256_notification_is_accepted(issuer: Issuer) -> None:
     body = issuer.notification("Cust36660", ChangeType.Move, PublicEndpoint="sod3.superoffice.com")
-    verified = _verifier(issuer).verify(json.dumps(body).encode())
+    verified = verifier_for(issuer).verify(json.dumps(body).encode())
     assert verified.context_identifier == "Cust36660"
     assert verified.change_type is ChangeType.Move
     assert verified.notification.public_endpoint == "sod3.superoffice.com"
@@ -67,7 +52,7 @@ def test_a_genuine_rs256_notification_is_accepted(issuer: Issuer) -> None:
 
 
 def test_a_genuine_es256_notification_is_accepted(issuer: Issuer) -> None:
-    verified = _verifier(issuer).verify(issuer.notification(kid="ec-1"))
+    verified = verifier_for(issuer).verify(issuer.notification(kid="ec-1"))
     assert verified.key_id == "ec-1"
 
 
@@ -98,12 +83,12 @@ def test_an_expired_token_is_refused(issuer: Issuer) -> None:
 def test_a_token_expired_within_the_leeway_is_accepted(issuer: Issuer) -> None:
     claims = {**issuer.claims(), "exp": issuer.claims()["iat"] - 10}
     body = issuer.notification(token=issuer.sign(claims))
-    verifier = _verifier(issuer, leeway=timedelta(seconds=30))
+    verifier = verifier_for(issuer, leeway=timedelta(seconds=30))
     assert verifier.verify(body).delivery_id == claims["jti"]
 
 
 def test_expiry_is_measured_on_the_clock_seam(issuer: Issuer, clock: FakeClock) -> None:
-    verifier = _verifier(issuer, clock=clock)
+    verifier = verifier_for(issuer, clock=clock)
     verifier.verify(issuer.notification())
     clock.advance(301 + 30)
     with pytest.raises(TokenExpired):
@@ -157,7 +142,7 @@ def test_a_tampered_token_is_refused(issuer: Issuer) -> None:
 
 def test_an_unknown_kid_is_refused_after_one_refetch(issuer: Issuer, clock: FakeClock) -> None:
     issuer.add_key("rsa-unpublished", "RS256", publish=False)
-    verifier = _verifier(issuer, clock=clock, refetch_interval=timedelta(seconds=30))
+    verifier = verifier_for(issuer, clock=clock, refetch_interval=timedelta(seconds=30))
     verifier.verify(issuer.notification())
     clock.advance(31)
     before = issuer.jwks_fetches
@@ -169,14 +154,14 @@ def test_an_unknown_kid_is_refused_after_one_refetch(issuer: Issuer, clock: Fake
 
 
 def test_a_rotated_key_is_fetched_when_a_token_names_it(issuer: Issuer) -> None:
-    verifier = _verifier(issuer, refetch_interval=timedelta(0))
+    verifier = verifier_for(issuer, refetch_interval=timedelta(0))
     verifier.verify(issuer.notification())
     issuer.add_key("rsa-2", "RS256")
     assert verifier.verify(issuer.notification(kid="rsa-2")).key_id == "rsa-2"
 
 
 def test_a_replayed_delivery_id_is_refused(issuer: Issuer) -> None:
-    verifier = _verifier(issuer)
+    verifier = verifier_for(issuer)
     body = issuer.notification()
     first = verifier.verify(body)
     with pytest.raises(DuplicateDelivery) as caught:
@@ -185,7 +170,7 @@ def test_a_replayed_delivery_id_is_refused(issuer: Issuer) -> None:
 
 
 def test_the_delivery_log_is_bounded(issuer: Issuer) -> None:
-    verifier = _verifier(issuer, max_deliveries=2)
+    verifier = verifier_for(issuer, max_deliveries=2)
     for _ in range(5):
         verifier.verify(issuer.notification())
     assert len(verifier.deliveries) == 2
@@ -193,7 +178,7 @@ def test_the_delivery_log_is_bounded(issuer: Issuer) -> None:
 
 def test_a_body_that_is_not_a_notification_is_malformed(issuer: Issuer) -> None:
     with pytest.raises(MalformedNotification) as caught:
-        _verifier(issuer).verify(b'{"ChangeType": "soon"}')
+        verifier_for(issuer).verify(b'{"ChangeType": "soon"}')
     assert caught.value.status_code == 400
 
 
@@ -205,7 +190,7 @@ def test_a_token_that_is_not_a_jwt_is_malformed(issuer: Issuer) -> None:
 def test_an_unreachable_jwks_is_not_blamed_on_the_notification(issuer: Issuer) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     verifier = NotificationVerifier(issuer.url, AUDIENCE, jwks_url=f"{dead}/jwks.json")
-    _open.append(verifier)
+    closed_after_test(verifier)
     with pytest.raises(KeySetUnavailable):
         verifier.verify(issuer.notification())
 
@@ -213,7 +198,7 @@ def test_an_unreachable_jwks_is_not_blamed_on_the_notification(issuer: Issuer) -
 def test_a_jwks_answering_500_is_unavailable(issuer: Issuer) -> None:
     issuer.jwks_status = 500
     with pytest.raises(KeySetUnavailable, match="answered 500"):
-        _verifier(issuer).verify(issuer.notification())
+        verifier_for(issuer).verify(issuer.notification())
 
 
 def test_a_discovery_document_for_another_issuer_is_refused(issuer: Issuer) -> None:
@@ -222,13 +207,13 @@ def test_a_discovery_document_for_another_issuer_is_refused(issuer: Issuer) -> N
         AUDIENCE,
         discovery_url=f"{issuer.url}/.well-known/openid-configuration",
     )
-    _open.append(verifier)
+    closed_after_test(verifier)
     with pytest.raises(KeySetUnavailable, match="names issuer"):
         verifier.verify(issuer.notification())
 
 
 def test_remember_false_lets_a_failed_handling_be_retried(issuer: Issuer) -> None:
-    verifier = _verifier(issuer)
+    verifier = verifier_for(issuer)
     body = issuer.notification()
     verified = verifier.verify(body, remember=False)
     verifier.verify(body, remember=False)
@@ -239,12 +224,12 @@ def test_remember_false_lets_a_failed_handling_be_retried(issuer: Issuer) -> Non
 
 def test_only_asymmetric_algorithms_can_be_allowed(issuer: Issuer) -> None:
     with pytest.raises(ValueError, match="HS256"):
-        _verifier(issuer, algorithms=("RS256", "HS256"))
+        verifier_for(issuer, algorithms=("RS256", "HS256"))
 
 
 def test_the_platform_preset_points_at_the_platforms_keys() -> None:
     verifier = NotificationVerifier.for_platform("online", AUDIENCE)
-    _open.append(verifier)
+    closed_after_test(verifier)
     assert verifier.issuer == "https://online.superoffice.com"
     assert verifier.keys.jwks_url == "https://online.superoffice.com/login/.well-known/jwks"
 

@@ -18,33 +18,18 @@ from tenantstatus.client import (
     AsyncNotificationVerifier,
     DuplicateDelivery,
     NotificationRejected,
-    NotificationVerifier,
     UnknownSigningKey,
     VerifiedNotification,
 )
 from tenantstatus.client.keys import DeliveryLog, KeyPlan, SigningKeys
+from tests.client.conftest import verifier_for
 from tests.client.issuer import AUDIENCE, Issuer
 from tests.support.clock import ManualClock as FakeClock
-
-_open: list[NotificationVerifier] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_verifiers() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
-
-
-def _verifier(issuer: Issuer, **options: Any) -> NotificationVerifier:
-    verifier = NotificationVerifier.for_service(issuer.url, AUDIENCE, **options)
-    _open.append(verifier)
-    return verifier
 
 
 def test_eight_threads_on_a_fresh_verifier_all_verify(issuer: Issuer) -> None:
     issuer.jwks_delay = 0.3  # every thread arrives while the first fetch is under way
-    verifier = _verifier(issuer)
+    verifier = verifier_for(issuer)
     bodies = [issuer.notification() for _ in range(8)]
     start = threading.Barrier(len(bodies))
     outcomes: list[VerifiedNotification | Exception] = []
@@ -67,7 +52,7 @@ def test_eight_threads_on_a_fresh_verifier_all_verify(issuer: Issuer) -> None:
 
 
 def test_one_delivery_verified_by_eight_threads_at_once_is_accepted_once(issuer: Issuer) -> None:
-    verifier = _verifier(issuer)
+    verifier = verifier_for(issuer)
     verifier.verify(issuer.notification())  # keys loaded: the threads race on the check
 
     def race(body: dict[str, Any]) -> list[str]:
@@ -151,7 +136,7 @@ async def test_a_cancelled_fetch_does_not_hold_off_the_next_caller(issuer: Issue
 
 
 def test_a_new_kid_is_fetched_at_once_even_right_after_a_fetch(issuer: Issuer) -> None:
-    verifier = _verifier(issuer)  # the default limits
+    verifier = verifier_for(issuer)  # the default limits
     verifier.verify(issuer.notification())
     issuer.add_key("rsa-next", "RS256")
     assert verifier.verify(issuer.notification(kid="rsa-next")).key_id == "rsa-next"
@@ -160,7 +145,7 @@ def test_a_new_kid_is_fetched_at_once_even_right_after_a_fetch(issuer: Issuer) -
 def test_unknown_kids_are_rate_limited_per_kid(issuer: Issuer, clock: FakeClock) -> None:
     for kid in ("forged-a", "forged-b"):
         issuer.add_key(kid, "RS256", publish=False)
-    verifier = _verifier(issuer, clock=clock, refetch_interval=timedelta(seconds=30))
+    verifier = verifier_for(issuer, clock=clock, refetch_interval=timedelta(seconds=30))
     verifier.verify(issuer.notification())
 
     def fetches_for(kid: str) -> int:
@@ -182,7 +167,7 @@ def test_unknown_kids_are_rate_limited_per_kid(issuer: Issuer, clock: FakeClock)
 
 
 def test_a_spray_of_forged_kids_fetches_once_per_second(issuer: Issuer, clock: FakeClock) -> None:
-    verifier = _verifier(issuer, clock=clock)
+    verifier = verifier_for(issuer, clock=clock)
     verifier.verify(issuer.notification())
 
     def spray(count: int) -> int:
@@ -221,7 +206,7 @@ def test_a_kid_too_long_to_remember_is_malformed(issuer: Issuer) -> None:
     from tenantstatus.client import MalformedNotification
 
     with pytest.raises(MalformedNotification, match="longer than"):
-        _verifier(issuer).verify(_forged(issuer, "k" * 300))
+        verifier_for(issuer).verify(_forged(issuer, "k" * 300))
 
 
 @contextmanager

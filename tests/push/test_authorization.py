@@ -28,6 +28,7 @@ def operator_only(w: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ("GET", "/admin/tenants", None),
         ("POST", "/admin/tenants", {"ContextIdentifier": "AuthNew", "Endpoint": "https://h/x"}),
         ("POST", "/admin/tenants/import", {"Tenants": []}),
+        ("GET", "/admin/tenants/import", None),
         ("GET", "/admin/tenants/AuthT", None),
         (
             "POST",

@@ -43,6 +43,18 @@ def wait_until_disabled(service: ServiceProcess, app: Registered) -> None:
             time.sleep(0.05)
 
 
+def disabled_by_a_410(
+    service: ServiceProcess, receiver: Receiver, name: str, ctx: str
+) -> Registered:
+    """An application whose receiver answered 410 to a Suspend of the new tenant `ctx`."""
+    app = register(service, f"{receiver.url}/gone/{name}")
+    tenant(service, ctx, app)
+    operate(service, ctx, "suspend")
+    receiver.wait_for(name, 1)
+    wait_until_disabled(service, app)
+    return app
+
+
 def wait_for_statuses(
     service: ServiceProcess, app: Registered, wanted: list[str]
 ) -> list[dict[str, Any]]:
@@ -101,11 +113,7 @@ def test_a_resume_made_while_disabled_reaches_the_receiver_after_enable(
 def test_enable_drop_held_drops_them_and_the_receiver_gets_nothing_more(
     push_service: ServiceProcess, receiver: Receiver
 ) -> None:
-    app = register(push_service, f"{receiver.url}/gone/held-drop")
-    tenant(push_service, "HeldDrop", app)
-    operate(push_service, "HeldDrop", "suspend")
-    receiver.wait_for("held-drop", 1)
-    wait_until_disabled(push_service, app)
+    app = disabled_by_a_410(push_service, receiver, "held-drop", "HeldDrop")
     operate(push_service, "HeldDrop", "resume")
     push_service.cli("app", "set-url", app.id, f"{receiver.url}/ok/held-drop")
     shown = push_service.cli("app", "enable", app.id, "--drop-held").stdout
@@ -129,11 +137,7 @@ def test_a_disabled_application_keeps_only_the_newest_held(
     env = {**PUSH_ENV, "TENANTSTATUS_MAX_HELD_DELIVERIES": "2"}
     service = ServiceProcess(tmp_path_factory.mktemp("held") / "data", env=env).start()
     try:
-        app = register(service, f"{receiver.url}/gone/held-cap")
-        tenant(service, "HeldCap", app)
-        operate(service, "HeldCap", "suspend")
-        receiver.wait_for("held-cap", 1)
-        wait_until_disabled(service, app)
+        app = disabled_by_a_410(service, receiver, "held-cap", "HeldCap")
         for operation in ("resume", "suspend", "resume"):
             operate(service, "HeldCap", operation)
         found = wait_for_statuses(service, app, ["dropped", "dropped", "held", "held"])
@@ -142,3 +146,21 @@ def test_a_disabled_application_keeps_only_the_newest_held(
         assert "dropped the 2 oldest held deliveries" in service.log_path.read_text()
     finally:
         service.stop()
+
+
+def test_redeliver_refuses_a_held_delivery_and_it_stays_held(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = disabled_by_a_410(push_service, receiver, "held-redeliver", "HeldRedeliver")
+    (held,) = wait_for_statuses(push_service, app, ["held"])
+    result = push_service.cli("deliveries", "redeliver", held["Id"], check=False)
+    assert result.returncode == 1, result
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: Delivery held (409): {held['Id']} is held")
+    assert f"tenantstatus app enable {app.id}" in line
+    assert [d["Status"] for d in listed(push_service, app)] == ["held"]
+    with push_service.admin() as admin:
+        answer = admin.post(f"/admin/deliveries/{held['Id']}/redeliver")
+    assert answer.status_code == 409
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert len(receiver.received("held-redeliver")) == 1

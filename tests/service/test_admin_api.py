@@ -11,6 +11,7 @@ ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "/admin/tenants", None),
     ("POST", "/admin/tenants", {"ContextIdentifier": "AuthX", "Endpoint": "https://h/x"}),
     ("POST", "/admin/tenants/import", {"Tenants": []}),
+    ("GET", "/admin/tenants/import", None),
     ("GET", "/admin/tenants/AuthX", None),
     ("POST", "/admin/tenants/AuthX/operations", {"Operation": "suspend"}),
     ("GET", "/admin/schedule", None),
@@ -165,6 +166,29 @@ def test_import_skips_existing_tenants(service: ServiceProcess) -> None:
         again = admin.post("/admin/tenants/import", json={"Tenants": batch}).json()
     assert again == {"Created": 0, "Skipped": 3}
     assert httpx.get(f"{service.url}/api/state/Imp2").json()["State"] == "Provisioning"
+
+
+def test_a_tenant_named_import_is_shown_at_the_path_of_the_bulk_import(
+    fresh_service: ServiceProcess,
+) -> None:
+    service = fresh_service.start()
+    with service.admin() as admin:
+        assert admin.get("/admin/tenants/import").status_code == 404
+        created = admin.post(
+            "/admin/tenants", json={"ContextIdentifier": "import", "Endpoint": "https://h/import"}
+        )
+        assert created.status_code == 201
+        shown = admin.get("/admin/tenants/import", params={"history": 1})
+        assert shown.json()["Tenant"]["ContextIdentifier"] == "import"
+        assert [h["Operation"] for h in shown.json()["History"]] == ["provision"]
+        batch = [{"ContextIdentifier": "import", "Endpoint": "https://h/x"}]
+        assert admin.post("/admin/tenants/import", json={"Tenants": batch}).json() == {
+            "Created": 0,
+            "Skipped": 1,
+        }
+    assert (
+        '"ContextIdentifier": "import"' in service.cli("tenant", "show", "import", "--json").stdout
+    )
 
 
 def test_openapi_is_published(service: ServiceProcess) -> None:

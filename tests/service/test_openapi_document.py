@@ -51,6 +51,32 @@ def test_every_error_is_documented_as_a_problem(service: ServiceProcess) -> None
             assert "401" in operation["responses"], (method, path)
 
 
+def test_a_path_a_template_also_matches_declares_every_method_answered_there(
+    service: ServiceProcess,
+) -> None:
+    """OpenAPI matches a concrete path before a template, so a method the template answers
+    at that path must be declared on the concrete path too, or it would be hidden."""
+    document = httpx.get(f"{service.url}/openapi.json").json()
+    paths: dict[str, dict[str, Any]] = document["paths"]
+    overlaps = []
+    for template, methods in paths.items():
+        patterns = {
+            p["name"]: p["schema"].get("pattern", ".*")
+            for operation in methods.values()
+            for p in operation.get("parameters", [])
+            if p["in"] == "path"
+        }
+        shape = re.sub(r"{([^}]+)}", r"(?P<\1>[^/]+)", template)
+        for concrete in (path for path in paths if "{" not in path):
+            found = re.fullmatch(shape, concrete)
+            if found is None or "{" not in template:
+                continue
+            if all(re.search(patterns[name], value) for name, value in found.groupdict().items()):
+                overlaps.append(concrete)
+                assert set(methods) <= set(paths[concrete]), (concrete, template)
+    assert overlaps == ["/admin/tenants/import"]  # "import" is a valid ContextIdentifier
+
+
 def test_examples_are_realistic_not_placeholders(service: ServiceProcess) -> None:
     text = httpx.get(f"{service.url}/openapi.json").text
     assert '"Cust12345"' in text
@@ -63,7 +89,7 @@ def test_examples_are_realistic_not_placeholders(service: ServiceProcess) -> Non
     ("path", "allow"),
     [
         ("/admin/tenants", "GET, POST"),
-        ("/admin/tenants/import", "POST"),
+        ("/admin/tenants/import", "GET, POST"),  # GET: the tenant named import
         ("/admin/schedule/1", "GET, DELETE"),
         ("/admin/applications/app_0123456789abcdef/approvals/Cust1", "PUT, DELETE"),
         ("/api/state/Cust1", "GET, HEAD"),

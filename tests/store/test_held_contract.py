@@ -114,3 +114,15 @@ async def test_held_beyond_the_bound_are_dropped_oldest_first(store: SqlStore) -
     rows = list(reversed(await store.list_deliveries(application_id=app)))
     assert [d.status for d in rows] == [DeliveryStatus.DROPPED] * 2 + [HELD] * 2
     assert rows[0].last_error is not None and "more than 2 held" in rows[0].last_error
+
+
+async def test_requeue_leaves_a_held_delivery_held(store: SqlStore) -> None:
+    app = await application(store, "a")
+    await provision(store, "Cust1")
+    await store.approve(app, "Cust1", NOW)
+    await run(store, "Cust1", Operation.SUSPEND)
+    await _gone(store, app)
+    (held,) = await store.list_deliveries(application_id=app)
+    assert await store.requeue([held.id], NOW) == 0
+    assert await _changes(store, app) == [(ChangeType.Suspend, HELD)]
+    assert await store.claim_deliveries(NOW, limit=10, lease=LEASE) == []

@@ -123,5 +123,32 @@ def _describe_error(response: httpx.Response) -> str:
     except ValueError:
         return f"HTTP {response.status_code}: {' '.join(response.text[:200].split())}"
     if isinstance(body, dict) and "detail" in body:
-        return f"{body.get('title', 'Error')} ({response.status_code}): {body['detail']}"
+        detail = body["detail"]
+        if response.status_code == 409 and isinstance(body.get("AllowedOperations"), list):
+            detail = _refusal(body)
+        return f"{body.get('title', 'Error')} ({response.status_code}): {detail}"
     return f"HTTP {response.status_code}: {body}"
+
+
+def _refusal(problem: dict[str, Any]) -> str:
+    """A refused lifecycle operation: why, then what to do instead."""
+    tenant, state = problem.get("ContextIdentifier"), problem.get("CurrentState")
+    allowed = ", ".join(str(op) for op in problem["AllowedOperations"])
+    if state is None:
+        return (
+            f"tenant {tenant} does not exist; provision it first with "
+            f"'tenantstatus tenant add {tenant} --endpoint URL'"
+        )
+    if problem.get("Operation") == "provision":
+        return (
+            f"tenant {tenant} already exists (state {state}); change it with "
+            f"'tenantstatus tenant op {tenant} OPERATION', OPERATION one of: {allowed}"
+        )
+    # The service's detail is "<why>. Allowed now: <operations>."; the CLI keeps the why.
+    why = str(problem["detail"]).partition(". Allowed now:")[0].rstrip(".")
+    if not allowed:
+        return f"{why}; no operation is allowed from {state}"
+    return (
+        f"{why}; run one of the operations allowed now instead: {allowed} "
+        f"(tenantstatus tenant op {tenant} OPERATION)"
+    )

@@ -262,7 +262,7 @@ def redeliver(
     delivery_id: Annotated[str, typer.Argument(help="The delivery id, msg_...")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Send a delivery again."""
+    """Send a delivery again (not a held one: `app enable` sends those, in order)."""
     with _api(ctx) as api:
         detail = api.request("POST", f"/admin/deliveries/{delivery_id}/redeliver")
     if as_json:

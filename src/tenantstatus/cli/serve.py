@@ -12,6 +12,7 @@ import typer
 from tenantstatus.cli.operator_api import USAGE, CommandError
 from tenantstatus.cli.startup import (
     StartupGuard,
+    WorkerFailures,
     check_secret_key,
     missing_server_extra,
     startup_failure,
@@ -120,9 +121,13 @@ def serve(
         return
     # Each worker is a full node: it builds its app from the environment.
     os.environ.update(settings.child_environment())
-    uvicorn.run(
-        "tenantstatus.service.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        **options,  # type: ignore[arg-type]
-    )
+    with WorkerFailures() as workers_left:
+        uvicorn.run(
+            "tenantstatus.cli.startup:worker_app",
+            factory=True,
+            workers=settings.workers,
+            **options,  # type: ignore[arg-type]
+        )
+        failure = workers_left.failure()
+    if failure is not None:
+        raise failure

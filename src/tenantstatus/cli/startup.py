@@ -4,13 +4,22 @@ uvicorn prints a failed startup as a traceback. `StartupGuard` wraps the app: it
 the exception, silences uvicorn's report of it, and `startup_failure` turns it into the
 one line that says what to do. A failure nobody foresaw is logged once, with its
 traceback, in the service's log.
+
+With `serve --workers N` each worker builds its app through `worker_app`, guarded the
+same way; a worker that cannot start leaves its one line in `WorkerFailures`' file and
+exits as uvicorn's supervisor expects of a failed start, and the parent tells it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
-from collections.abc import MutableMapping
+import sys
+import tempfile
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,17 +28,21 @@ from tenantstatus.config import ConfigError, Settings
 
 __all__ = [
     "StartupGuard",
+    "WorkerFailures",
     "check_secret_key",
     "known_failure",
     "missing_server_extra",
     "startup_failure",
     "usable_database_url",
+    "worker_app",
 ]
 
 log = logging.getLogger("tenantstatus.serve")
 
 _SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 _UVICORN_GIVES_UP = "Application startup failed. Exiting."
+_STARTUP_FAILURE = 3  # uvicorn's exit code for a failed start: its supervisor then stops
+_FAILURE_FILE = "TENANTSTATUS_WORKER_FAILURE_FILE"
 
 Message = MutableMapping[str, Any]
 
@@ -84,9 +97,10 @@ def check_secret_key(settings: Settings) -> None:
 class StartupGuard:
     """An ASGI wrapper that keeps a failed startup's exception instead of a printed traceback."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, on_failure: Callable[[Exception], None] | None = None) -> None:
         self.app = app
         self.failure: Exception | None = None
+        self._on_failure = on_failure
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
@@ -102,6 +116,8 @@ class StartupGuard:
         try:
             await self.app(scope, receive, send_quietly)
         except Exception as exc:
+            if self.failure is None and self._on_failure is not None:
+                self._on_failure(exc)
             self.failure = self.failure or exc
             raise
 
@@ -152,3 +168,44 @@ def startup_failure(exc: Exception, what: str = "the service") -> CommandError:
         "the log above has the traceback",
         NEGATIVE,
     )
+
+
+class WorkerFailures:
+    """Where the workers of `serve --workers N` leave a failed start for the parent to tell."""
+
+    def __enter__(self) -> WorkerFailures:
+        self._folder = tempfile.TemporaryDirectory(prefix="tenantstatus-serve-")
+        self.path = Path(self._folder.name) / "failure.json"
+        os.environ[_FAILURE_FILE] = str(self.path)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.environ.pop(_FAILURE_FILE, None)
+        self._folder.cleanup()
+
+    def failure(self) -> CommandError | None:
+        """The one line of the first worker that could not start, if one could not."""
+        try:
+            left = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        return CommandError(str(left["message"]), int(left["exit_code"]))
+
+
+def _hand_to_parent(exc: Exception) -> None:
+    error = startup_failure(exc, "a worker")
+    path = Path(os.environ[_FAILURE_FILE])
+    written = path.with_name(f"{os.getpid()}.json")
+    written.write_text(json.dumps({"message": error.message, "exit_code": error.exit_code}))
+    written.replace(path)  # whole, even when two workers fail at once
+
+
+def worker_app() -> StartupGuard:
+    """The app of one `serve --workers N` worker (a uvicorn factory), guarded as `serve`'s."""
+    from tenantstatus.service.app import app_from_environment
+
+    try:
+        return StartupGuard(app_from_environment(), on_failure=_hand_to_parent)
+    except Exception as exc:
+        _hand_to_parent(exc)
+        sys.exit(_STARTUP_FAILURE)

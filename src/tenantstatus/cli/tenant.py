@@ -72,10 +72,15 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
     elif "Tenant" in result:
         tenant = result["Tenant"]
         history = result["History"]
+        if history["FromState"] is None:  # provision: the tenant did not exist before
+            console.print(
+                f"{tenant['ContextIdentifier']}: provisioned in state {history['ToState']}"
+            )
+            return
         announced = f", announces {history['ChangeType']}" if history["ChangeType"] else ""
         console.print(
             f"{tenant['ContextIdentifier']}: {history['Operation']} "
-            f"{history['FromState'] or '-'} -> {history['ToState']}{announced}"
+            f"{history['FromState']} -> {history['ToState']}{announced}"
         )
     else:
         console.print(

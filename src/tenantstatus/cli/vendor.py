@@ -208,6 +208,9 @@ def receive(
 ) -> None:
     """Print each verified notification as a JSON line, or forward it to your app.
 
+    Each line starts with "Test": true for a test notification (`app test`: no tenant
+    changed), false for a real one.
+
     With --forward-to, print one line per notification: what was verified, what your
     app answered, and how long it took.
     """
@@ -239,7 +242,9 @@ def receive(
         _fail(USAGE, str(exc))
     receiver: NotificationReceiver
     if forward_to is None:
-        receiver = NotificationReceiver(verifier, handler=_print_notification)
+        receiver = NotificationReceiver(
+            verifier, handler=_print_notification, on_test=_print_notification
+        )
     else:
         report = partial(_print_forwarded, forward_to, bool(secrets), as_json)
         receiver = ForwardingReceiver(
@@ -259,7 +264,9 @@ def receive(
 
 
 def _print_notification(verified: VerifiedNotification) -> None:
+    # "Test" first, so a test notification (`app test`) stands out on the terminal too.
     document = {
+        "Test": verified.is_test,
         **verified.notification.to_wire(),
         "Delivery": verified.delivery_id,
         "KeyId": verified.key_id,

@@ -8,6 +8,8 @@
     │   ├── UnknownApproval           the tenant has not approved the application
     │   └── UnknownDelivery           no delivery has this id
     ├── InvalidApplication            422 "Not acceptable": e.g. a malformed ContextIdentifier
+    ├── DeliveryHeld                  409 "Delivery held": its application is disabled;
+    │                                 `app enable` sends it, in order, with the others
     └── ServiceUnavailable            503 "Database unavailable", with Retry-After
 
 Raised below the service and answered by the same handlers (`problems`):
@@ -25,6 +27,7 @@ This module imports nothing, so every layer of the service may raise from it.
 from __future__ import annotations
 
 __all__ = [
+    "DeliveryHeld",
     "InvalidApplication",
     "NotFound",
     "ServiceError",
@@ -103,6 +106,22 @@ class InvalidApplication(ServiceError, ValueError):
 
     status = 422
     title = "Not acceptable"
+
+
+class DeliveryHeld(ServiceError):
+    """The delivery is held for its disabled application; enabling the application sends it."""
+
+    status = 409
+    title = "Delivery held"
+
+    def __init__(self, delivery_id: str, application_id: str) -> None:
+        super().__init__(
+            f"{delivery_id} is held while application {application_id} is disabled; enable "
+            f"the application to send it, in order with the others held "
+            f"(tenantstatus app enable {application_id})"
+        )
+        self.delivery_id = delivery_id
+        self.application_id = application_id
 
 
 class ServiceUnavailable(ServiceError):

@@ -196,7 +196,10 @@ def _complete(document: dict[str, Any], operator_only: set[tuple[str, str]]) -> 
             for status, response in responses.items():
                 declared = set(response.get("content", {})) - {"application/json"}
                 if status[0] in "45" and not declared - {PROBLEM_JSON}:
+                    given = response.get("content", {}).get(PROBLEM_JSON, {}).get("example")
                     response["content"] = _problem_content(int(status), response["description"])
+                    if given is not None:  # a route's own example beats the generic one
+                        response["content"][PROBLEM_JSON]["example"] = given
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)

@@ -551,13 +551,14 @@ class PushSql:
             return _delivery(row, len(made)), made
 
     async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
-        """Send finished deliveries again from the first step of the schedule."""
+        """Send deliveries again from the first step of the schedule; held ones stay held."""
         if not delivery_ids:
             return 0
         async with self._writer.begin() as connection:
             result = await connection.execute(
                 deliveries.update()
                 .where(deliveries.c.id.in_(list(delivery_ids)))
+                .where(deliveries.c.status != _HELD)
                 .values(
                     status=_PENDING,
                     attempts=0,

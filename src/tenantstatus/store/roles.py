@@ -254,7 +254,7 @@ class PushStore(Protocol):
         """One delivery with every attempt, oldest first."""
 
     async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
-        """Send finished deliveries again from the first step of the schedule."""
+        """Send deliveries again from the first step of the schedule; held ones stay held."""
 
     async def dead_deliveries_since(
         self, application_id: str, since: datetime, *, limit: int = 1000

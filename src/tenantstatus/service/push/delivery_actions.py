@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from tenantstatus.model import TEST_CONTEXT_IDENTIFIER, ChangeType
 from tenantstatus.service.errors import (
+    DeliveryHeld,
     InvalidApplication,
     UnknownApplication,
     UnknownApproval,
@@ -20,7 +21,7 @@ from tenantstatus.service.errors import (
     UnknownTenant,
 )
 from tenantstatus.service.services import Services
-from tenantstatus.store.push_records import Attempt, Delivery
+from tenantstatus.store.push_records import Attempt, Delivery, DeliveryStatus
 
 __all__ = ["RECOVER_LIMIT", "Recovered", "owned_delivery", "recover", "redeliver", "send_test"]
 
@@ -55,8 +56,10 @@ async def owned_delivery(
 
 
 async def redeliver(services: Services, acting: str | None, delivery_id: str) -> None:
-    """Send a delivery again, from the first step of the retry schedule."""
-    await owned_delivery(services, acting, delivery_id)
+    """Send a delivery again, from the first step of the retry schedule; not a held one."""
+    delivery, _ = await owned_delivery(services, acting, delivery_id)
+    if delivery.status == DeliveryStatus.HELD:
+        raise DeliveryHeld(delivery_id, delivery.application_id)
     await services.store.requeue([delivery_id], services.clock.now())
     services.delivery.wake()
 

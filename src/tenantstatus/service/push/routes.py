@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from tenantstatus.service.access import Caller, Operator, require_access
-from tenantstatus.service.errors import UnknownApplication, UnknownApproval
+from tenantstatus.service.errors import DeliveryHeld, UnknownApplication, UnknownApproval
 from tenantstatus.service.parameters import ContextPath
 from tenantstatus.service.push import delivery_actions
 from tenantstatus.service.push.applications import ApplicationService, NewCredentials
@@ -282,11 +282,32 @@ async def show_delivery(
     return await _owned_delivery(services, caller, delivery_id)
 
 
-@router.post("/deliveries/{DeliveryId}/redeliver", summary="Send a delivery again")
+_HELD_EXAMPLE = {
+    "type": "about:blank",
+    "title": DeliveryHeld.title,
+    "status": DeliveryHeld.status,
+    "detail": DeliveryHeld("msg_0b4f6c1e9a2d4b7c8e3f5a6b7c8d9e0f", "app_3f9c2a7b1d4e6f80").detail,
+}
+
+
+@router.post(
+    "/deliveries/{DeliveryId}/redeliver",
+    summary="Send a delivery again",
+    responses={
+        409: {
+            "description": "The delivery is held: its application is disabled",
+            "content": {"application/problem+json": {"example": _HELD_EXAMPLE}},
+        }
+    },
+)
 async def redeliver(
     delivery_id: DeliveryId, services: ServicesDep, caller: Caller
 ) -> DeliveryDetail:
-    """Send a delivery again, from the first step of the retry schedule."""
+    """Send a delivery again, from the first step of the retry schedule.
+
+    A held delivery is refused with 409: it waits for its application to be enabled,
+    which sends the held ones in order.
+    """
     await delivery_actions.redeliver(services, caller.application_id, delivery_id)
     return await _owned_delivery(services, caller, delivery_id)
 

@@ -49,6 +49,9 @@ Service = Annotated[TenantService, Depends(_service)]
 ScheduledId = Annotated[
     int, Path(alias="ScheduledId", ge=1, le=2**62, description="Id of the scheduled operation.")
 ]
+HistoryQuery = Annotated[
+    int, Query(ge=0, le=1000, description="How many history rows, newest first.")
+]
 StateQuery = Annotated[
     str | None,
     Query(
@@ -153,6 +156,29 @@ async def import_tenants(body: ImportBody, service: Service, operator: Operator)
     return ImportOut(Created=result.created, Skipped=result.skipped)
 
 
+_IMPORT = "import"
+
+
+@router.get(
+    "/tenants/import",
+    summary="Show the tenant named import",
+    responses={404: {"description": "No tenant is named import"}},
+)
+async def show_tenant_named_import(
+    service: Service,
+    operator: Operator,
+    history: HistoryQuery = 50,
+) -> TenantDetail:
+    """The tenant whose ContextIdentifier is `import`, as `/admin/tenants/{ContextIdentifier}`
+    shows any tenant.
+
+    `import` is a valid ContextIdentifier, and this path is also the bulk import's (POST).
+    OpenAPI matches a path that is spelled out before a template, so GET is declared here
+    too: the document, the `Allow` header and the answers agree.
+    """
+    return await show_tenant(_IMPORT, service, operator, history)
+
+
 @router.get(
     "/tenants/{ContextIdentifier}",
     summary="Show a tenant",
@@ -162,7 +188,7 @@ async def show_tenant(
     context_identifier: ContextPath,
     service: Service,
     operator: Operator,
-    history: Annotated[int, Query(ge=0, le=1000)] = 50,
+    history: HistoryQuery = 50,
 ) -> TenantDetail:
     """One tenant, its `history` newest history rows and its pending scheduled operations."""
     tenant = await service.store.get_tenant(context_identifier)
