@@ -68,6 +68,12 @@ def test_store_exports() -> None:
         "HistoryEntry",
         "ImportResult",
         "KeyStore",
+        "Notice",
+        "NoticeDraft",
+        "NoticeResolution",
+        "NoticeScope",
+        "NoticeStore",
+        "NoticeUpdate",
         "Outbox",
         "PushStore",
         "ScheduleNotPending",
@@ -79,6 +85,7 @@ def test_store_exports() -> None:
         "StatusReads",
         "StoreUnavailable",
         "TenantStore",
+        "endpoint_host",
     ]
 
 
