@@ -123,6 +123,7 @@ def test_service_errors_exports() -> None:
         "UnknownApplication",
         "UnknownApproval",
         "UnknownDelivery",
+        "UnknownNotice",
         "UnknownScheduledOperation",
         "UnknownTenant",
     ]

@@ -19,6 +19,7 @@ from tenantstatus.cli import (
     app_test,
     dispatch,
     migrate,
+    notice,
     operator_token,
     push,
     serve,
@@ -43,6 +44,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(notice.app, name="notice")
 app.add_typer(push.apps, name="app")
 push.apps.command("test")(app_test.test)
 app.add_typer(push.deliveries, name="deliveries")
