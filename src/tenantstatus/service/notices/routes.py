@@ -28,8 +28,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "Missing or wrong operator token", **_PROBLEM},
     422: {"description": "Invalid request", **_PROBLEM},
 }
+_UNTIL = {422: {"description": "Invalid request, or Until is not in the future", **_PROBLEM}}
 _NOT_OPEN: dict[int | str, dict[str, object]] = {
-    404: {"description": "No such open notice", **_PROBLEM}
+    404: {"description": "No such open notice", **_PROBLEM},
+    **_UNTIL,
 }
 NoticeId = Annotated[int, Path(alias="NoticeId", ge=1, le=2**62, description="Id of the notice.")]
 
@@ -42,7 +44,18 @@ def check_until(until: datetime | None, after: datetime) -> None:
         raise InvalidOperation("Until must lie after the notice begins (now, or At)")
 
 
-@router.post("/notices", status_code=201, summary="Post a notice on a host or a list")
+@router.post(
+    "/notices",
+    status_code=201,
+    summary="Post a notice on a host or a list",
+    responses={
+        422: {
+            "description": "Invalid request: both or neither of Host and ContextIdentifiers, "
+            "or Until is not in the future",
+            **_PROBLEM,
+        }
+    },
+)
 async def post_notice(body: NoticePost, services: ServicesDep, operator: Operator) -> NoticeOut:
     """Post one notice on every tenant whose Endpoint is on `Host`, or on the tenants in
     `ContextIdentifiers` (one tenant: that tenant's own notice).
@@ -142,7 +155,10 @@ async def resolve_notice(
 @router.post(
     "/tenants/{ContextIdentifier}/notes",
     summary="Post a note on the tenant's current notice",
-    responses={404: {"description": "No such tenant, or it has no open notice", **_PROBLEM}},
+    responses={
+        404: {"description": "No such tenant, or it has no open notice", **_PROBLEM},
+        **_UNTIL,
+    },
 )
 async def note_on_tenant(
     context_identifier: ContextPath, body: NoticeNote, services: ServicesDep, operator: Operator
