@@ -28,7 +28,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "Missing or wrong operator token", **_PROBLEM},
     422: {"description": "Invalid request", **_PROBLEM},
 }
-_UNTIL = {422: {"description": "Invalid request, or Until is not in the future", **_PROBLEM}}
+_UNTIL: dict[int | str, dict[str, object]] = {
+    422: {"description": "Invalid request, or Until is not in the future", **_PROBLEM}
+}
 _NOT_OPEN: dict[int | str, dict[str, object]] = {
     404: {"description": "No such open notice", **_PROBLEM},
     **_UNTIL,
