@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tenantstatus.lifecycle import Tenant
-from tenantstatus.model import TenantState, format_instant
+from tenantstatus.model import TenantState
 from tenantstatus.service.status.planning import Window
 from tenantstatus.service.status.states import StateDescription, describe, describe_operation
 from tenantstatus.service.status.uptime import DayUptime, Uptime
-from tenantstatus.service.status.zones import ReaderZone, format_clock, format_moment
+from tenantstatus.service.status.zones import Moment, ReaderZone, format_clock
 from tenantstatus.store import ScheduledOperation
 from tenantstatus.store.status_sql import StateChange, TenantListing
 
@@ -38,24 +38,6 @@ __all__ = [
     "tenant_rows",
     "window_view",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """An instant: UTC for machines (`iso`), the reader's zone for people (`text`)."""
-
-    instant: datetime
-    zone: ReaderZone
-
-    @property
-    def iso(self) -> str:
-        """ISO 8601 in UTC with a Z, for `<time datetime>`."""
-        return format_instant(self.instant)[:19] + "Z"
-
-    @property
-    def text(self) -> str:
-        """The instant in the reader's zone."""
-        return format_moment(self.instant, self.zone)
 
 
 def describe_span(span: timedelta) -> str:
