@@ -21,7 +21,6 @@ from tenantstatus.lifecycle import Activity, Tenant
 from tenantstatus.service.status.states import operation_heading
 from tenantstatus.service.status.zones import Moment, ReaderZone
 from tenantstatus.store import Notice, NoticeResolution, NoticeScope
-from tenantstatus.store.status_sql import TenantListing
 
 __all__ = ["NoticeView", "TimelineEntry", "linkify", "notice_view", "notice_views"]
 
@@ -86,15 +85,15 @@ class NoticeView:
         return self.timeline[-1].body if self.timeline else None
 
 
-def _covers(notice: Notice) -> str:
+def _covers(notice: Notice, for_operator: bool) -> str:
     if notice.scope is NoticeScope.HOST:
         return f"Every tenant on {notice.host}"
     if notice.scope is NoticeScope.TENANTS:
-        return "Several tenants, this one among them"
-    return "This tenant"
+        return "A list of tenants" if for_operator else "Several tenants, this one among them"
+    return str(notice.context_identifier) if for_operator else "This tenant"
 
 
-def _heading(notice: Notice, tenant: Tenant | TenantListing | None, version: str | None) -> str:
+def _heading(notice: Notice, version: str | None) -> str:
     if notice.operation is not None:
         return operation_heading(notice.operation, version)
     if notice.scope is NoticeScope.HOST:
@@ -116,8 +115,10 @@ def notice_view(
     *,
     tenant: Tenant | None = None,
     version: str | None = None,
+    for_operator: bool = False,
 ) -> NoticeView:
-    """One notice; `version` names the version of an upgrade it belongs to."""
+    """One notice; `version` names the version of an upgrade it belongs to. A tenant's
+    page says whom it covers from that tenant's side, the overview `for_operator`."""
     upgrading = tenant is not None and tenant.activity is Activity.UPGRADING
     if version is None and upgrading and notice.operation == "upgrade" and notice.is_open:
         version = tenant.pending_version_name if tenant is not None else None
@@ -138,8 +139,8 @@ def notice_view(
         status = _RESOLVED[notice.resolution or NoticeResolution.RESOLVED]
     return NoticeView(
         id=notice.id,
-        heading=_heading(notice, tenant, version),
-        covers=_covers(notice),
+        heading=_heading(notice, version),
+        covers=_covers(notice, for_operator),
         status=status,
         planned=notice.is_planned,
         is_open=notice.is_open,
@@ -151,7 +152,11 @@ def notice_view(
 
 
 def notice_views(
-    notices: Sequence[Notice], zone: ReaderZone, *, tenant: Tenant | None = None
+    notices: Sequence[Notice],
+    zone: ReaderZone,
+    *,
+    tenant: Tenant | None = None,
+    for_operator: bool = False,
 ) -> list[NoticeView]:
     """Views of `notices`, in the order given."""
-    return [notice_view(n, zone, tenant=tenant) for n in notices]
+    return [notice_view(n, zone, tenant=tenant, for_operator=for_operator) for n in notices]

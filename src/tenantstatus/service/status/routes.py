@@ -60,6 +60,7 @@ BAR_DAYS = 90
 PAGE_SIZE = 50
 HISTORY_ROWS = 20
 FEED_ENTRIES = 50
+OVERVIEW_ITEMS = 10
 
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HTML = "text/html; charset=utf-8"
@@ -280,6 +281,16 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         counts = counts_for(tenants)
         total = counts.get()
         now = tenants.clock.now()
+        store = _store(request)
+        open_notices = notice_views(
+            await store.list_notices(open_only=True, limit=OVERVIEW_ITEMS), zone, for_operator=True
+        )
+        maintenance = [
+            listing
+            for state in (TenantState.OfflineMaintenance, TenantState.OnlineMaintenance)
+            for listing in (await store.tenant_page(state=state, limit=OVERVIEW_ITEMS)).tenants
+        ]
+        coming = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=OVERVIEW_ITEMS)
         body = render(
             "overview.html",
             previous_url=_page_url(prefix, wanted, before=page.tenants[0].context_identifier)
@@ -298,6 +309,9 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             q=prefix or "",
             state=wanted,
             problems=problems,
+            under_way=[n for n in open_notices if not n.planned],
+            in_maintenance=tenant_rows(maintenance, zone),
+            planned_next=planned_rows(coming, zone, open_notices),
             feeds=[("Changes of every tenant", "/status/feed.atom")],
         )
         return _html(body, timer, status=400 if problems else 200, private=not public_overview)

@@ -225,8 +225,6 @@ def extend_to_now(
     checkpoint = settled.days[-1].start
     transitions = list(today)
     if state_at_checkpoint is not None:
-        transitions.insert(
-            0, Transition(checkpoint, state_at_checkpoint, announced_at_checkpoint)
-        )
+        transitions.insert(0, Transition(checkpoint, state_at_checkpoint, announced_at_checkpoint))
     current = compute_uptime(transitions, now=now, zone=zone, days=1)
     return Uptime(settled.days[:-1] + current.days)
