@@ -184,7 +184,7 @@ def test_the_overview_needs_the_operator_and_then_searches_filters_and_pages(
         page.fill("#q", "Cust100")
         page.select_option("#state", "Suspended")
         page.click("form.search button")
-        rows = page.locator("table tbody tr")
+        rows = page.locator("section:has(#list-heading) table tbody tr")
         assert rows.count() == 1
         assert seeded.suspended in rows.first.inner_text()
         assert "state=Suspended" in page.url and "q=Cust100" in page.url
