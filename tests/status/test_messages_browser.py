@@ -97,7 +97,7 @@ def test_a_host_wide_notice_shows_on_each_tenant_of_the_host_only(
         page.goto(f"{seeded.service.url}/status/{ctx}")
         card = page.locator(".messages .notice-card")
         assert card.count() == 1
-        assert "Every tenant on sod5.example.com" in card.inner_text()
+        assert "Notice for every tenant on sod5.example.com" in card.locator("h3").inner_text()
         assert "storage array is back" in card.locator(".timeline li").first.inner_text()
     page.goto(f"{seeded.service.url}/status/{seeded.story}")
     assert page.locator(".messages").count() == 0

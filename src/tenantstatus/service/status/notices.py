@@ -87,7 +87,9 @@ class NoticeView:
 
 def _covers(notice: Notice, for_operator: bool) -> str:
     if notice.scope is NoticeScope.HOST:
-        return f"Every tenant on {notice.host}"
+        if for_operator:
+            return f"Every tenant on {notice.host}"
+        return "This tenant and every other tenant on that host"
     if notice.scope is NoticeScope.TENANTS:
         return "A list of tenants" if for_operator else "Several tenants, this one among them"
     return str(notice.context_identifier) if for_operator else "This tenant"
