@@ -8,6 +8,7 @@ import tenantstatus.lifecycle
 import tenantstatus.model
 import tenantstatus.service
 import tenantstatus.service.errors
+import tenantstatus.service.notices
 import tenantstatus.service.push
 import tenantstatus.service.state
 import tenantstatus.service.tenants
@@ -155,6 +156,10 @@ def test_push_exports() -> None:
     ]
 
 
+def test_notices_exports() -> None:
+    assert sorted(tenantstatus.service.notices.__all__) == ["MessageText", "UntilInstant"]
+
+
 def test_every_exported_name_exists() -> None:
     modules = (
         tenantstatus,
@@ -167,6 +172,7 @@ def test_every_exported_name_exists() -> None:
         tenantstatus.service.state,
         tenantstatus.service.tenants,
         tenantstatus.service.push,
+        tenantstatus.service.notices,
     )
     for module in modules:
         for name in module.__all__:
