@@ -73,7 +73,9 @@ def post(
     ] = None,
     tenants: Annotated[
         list[str] | None,
-        typer.Option("--tenant", help="A tenant it covers (repeat the flag for a list)."),
+        typer.Option(
+            "--tenant", metavar="<ctx>", help="A tenant it covers (repeat the flag for a list)."
+        ),
     ] = None,
     until: UntilOpt = None,
     as_json: JsonFlag = False,
@@ -117,7 +119,7 @@ def resolve(
     ctx: typer.Context,
     notice_id: NoticeIdArg,
     text: Annotated[
-        str | None, typer.Argument(metavar="[TEXT]", help="A last update, if any.")
+        str | None, typer.Argument(metavar="TEXT", help="A last update, if any.")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
