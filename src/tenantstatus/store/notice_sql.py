@@ -89,27 +89,28 @@ async def read_tenant_notices(
     """The tenant's notices on an open connection, newest first (see `tenant_notices`)."""
     n = notices
 
-    def current(query: sa.Select[Any]) -> sa.Select[Any]:
+    def current(query: sa.Select[Any], newest: Any = n.c.id) -> sa.Select[Any]:
         if resolved_since is not None:
             query = query.where(
                 sa.or_(n.c.resolved_at.is_(None), n.c.resolved_at >= resolved_since)
             )
-        return query.order_by(n.c.id.desc()).limit(limit)
+        return query.order_by(newest.desc()).limit(limit)
 
-    own = current(sa.select(n).where(n.c.context_identifier == context_identifier))
-    parts = [own]
+    parts = [current(sa.select(n).where(n.c.context_identifier == context_identifier))]
     if host:
         parts.append(current(sa.select(n).where(n.c.host == host)))
-    listed = current(
-        sa.select(n)
-        .join(notice_tenants, notice_tenants.c.notice_id == n.c.id)
-        .where(notice_tenants.c.context_identifier == context_identifier)
+    parts.append(
+        current(
+            sa.select(n)
+            .join(notice_tenants, notice_tenants.c.notice_id == n.c.id)
+            .where(notice_tenants.c.context_identifier == context_identifier),
+            # The same order as n.id, read from the index that found the rows.
+            notice_tenants.c.notice_id,
+        )
     )
-    parts.append(listed)
-    rows: dict[int, Any] = {}
-    for part in parts:
-        for row in await connection.execute(part):
-            rows[row.id] = row
+    # One round trip: each part seeks its own index and keeps its newest `limit`.
+    statement = sa.union_all(*(sa.select(part.subquery()) for part in parts))
+    rows: dict[int, Any] = {row.id: row for row in await connection.execute(statement)}
     chosen = sorted(rows.values(), key=lambda row: row.id, reverse=True)[:limit]
     updates = await _updates_of(connection, [row.id for row in chosen])
     return [_notice(row, updates[row.id]) for row in chosen]
