@@ -70,6 +70,9 @@ def test_a_message_and_a_later_note_show_on_the_page_and_script_stays_inert(
         assert any(b.startswith(HOSTILE) for b in bodies), bodies
         assert "Half way <b>there</b>" in bodies
     assert b"<script>" not in tenant_feed.content  # escaped in the XML, not raw
+    entries = check_feed(tenant_feed.content).findall(ATOM + "entry")
+    links = [e.find(ATOM + "link").get("href", "") for e in entries]  # type: ignore[union-attr]
+    assert sum("/status/Cust3001#notice-" in link for link in links) == 2
 
 
 def test_an_announced_upgrade_is_headed_as_one_with_its_expected_end_and_timeline(

@@ -65,12 +65,13 @@ def build_feed(
     planned: Sequence[PlannedRow],
     now: datetime,
     notices: Sequence[Notice] = (),
+    notice_page: str | None = None,
 ) -> Feed:
     """A feed of `changes`, `planned` operations and the messages of `notices`, newest
-    first."""
+    first; `notice_page` is where the notices link (a tenant's feed: its page)."""
     entries: list[tuple[datetime, FeedEntry]] = []
     for n in notices:
-        entries += _notice_entries(base_url, n)
+        entries += _notice_entries(base_url, n, notice_page)
     for p in planned:
         page = _page(base_url, p.context_identifier)
         message = None if p.notice is None else p.notice.body
@@ -119,7 +120,9 @@ def build_feed(
     )
 
 
-def _notice_entries(base_url: str, notice: Notice) -> list[tuple[datetime, FeedEntry]]:
+def _notice_entries(
+    base_url: str, notice: Notice, page: str | None
+) -> list[tuple[datetime, FeedEntry]]:
     """One entry for the notice's first message and one per update."""
     if notice.scope is NoticeScope.HOST:
         subject, link = str(notice.host), f"{base_url}/status"
@@ -128,6 +131,8 @@ def _notice_entries(base_url: str, notice: Notice) -> list[tuple[datetime, FeedE
         link = f"{_page(base_url, subject)}#notice-{notice.id}"
     else:
         subject, link = "Several tenants", f"{base_url}/status"
+    if page is not None:
+        link = f"{page}#notice-{notice.id}"
     heading = "Notice" if notice.operation is None else operation_heading(notice.operation)
     until = f" Expected to end by {atom_instant(notice.until)}." if notice.until else ""
     ident = f"{base_url}/status#notice-{notice.id}"

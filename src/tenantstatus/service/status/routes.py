@@ -497,6 +497,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             planned=planned_rows(planned, zone, notice_views(data.notices, zone)),
             now=now,
             notices=data.notices,
+            notice_page=f"{base}/status/{context_identifier}",
         )
         return _feed_response(feed, timer)
 
