@@ -1,16 +1,19 @@
-"""Benchmark of the status page: a tenant page with 90 days of dense history, and the
-operator overview over 1,000,000 tenants.
+"""Benchmark of the status page: a tenant page with 90 days of dense history (with and
+without an open notice), and the operator overview over 1,000,000 tenants.
 
     python bench/status.py [--tenants N] [--every MINUTES] [--requests R] [--rounds K]
 
 Builds a SQLite database in a temporary directory (N tenants written straight into
 the `tenants` table after the real migrations, and one tenant whose state changes
-every MINUTES for 90 days, written through `SqlStore.commit_operation`), starts
+every MINUTES for 90 days, written through `SqlStore.commit_operation`, and a second one
+with the same history and an open notice of its own plus a host-wide one, each with
+updates, written through the store), starts
 `tenantstatus serve` on it pinned to one core, and sends requests from the other core
 over one keep-alive connection, one at a time, in K interleaved rounds:
 
 * the state API and `/healthz` on the same server, as baselines;
-* `/status/{dense tenant}`: the page with the 90-day bar;
+* `/status/{dense tenant}`: the page with the 90-day bar, and the same page of the
+  tenant with open notices, side by side;
 * `/status?state=…&q=…` and a next page (`after=`): filtered overview pages;
 * `/status` unfiltered, `summary.json` and `badge.svg`.
 
@@ -45,10 +48,12 @@ import httpx2 as httpx
 
 from tenantstatus.lifecycle import Operation, OperationRequest, apply
 from tenantstatus.model import TenantState
-from tenantstatus.store import SqlStore
+from tenantstatus.store import NoticeScope, SqlStore
 
 TOKEN = "bench-operator-token"  # noqa: S105 - a throwaway token for a loopback-only server
 DENSE = "Dense0001"
+NOTICED = "Dense0002"
+NOTICED_HOST = "sod20.example.com"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A plausible mix of states for a large platform.
 STATE_MIX = [
@@ -76,33 +81,57 @@ def free_port() -> int:
 # --- the database ----------------------------------------------------------------------
 
 
-async def migrate_and_seed_dense(database: Path, now: datetime, every: timedelta) -> int:
-    """Apply the migrations, then write the dense tenant's history through the store."""
-    store = SqlStore(f"sqlite+aiosqlite:///{database}")
-    await store.open()
+async def seed_dense(store: SqlStore, ctx: str, host: str, now: datetime, every: timedelta) -> int:
+    """Write a tenant's 90 days of dense history through the store; return the rows."""
     start = now - timedelta(days=90)
 
     async def run(request: OperationRequest, at: datetime) -> None:
         await store.commit_operation(
-            DENSE, lambda t: apply(DENSE, t, request, now=at), actor="bench", at=at
+            ctx, lambda t: apply(ctx, t, request, now=at), actor="bench", at=at
         )
 
+    await run(
+        OperationRequest(
+            Operation.PROVISION,
+            endpoint=f"https://{host}/{ctx}",
+            state=TenantState.Running,
+            version_name="Release 11.10",
+            file_version="11.10.2",
+        ),
+        start,
+    )
+    rows, at, online = 1, start + every, False
+    while at < now:
+        op = Operation.MAINTENANCE_DONE if online else Operation.MAINTENANCE_ONLINE
+        await run(OperationRequest(op), at)
+        online, at, rows = not online, at + every, rows + 1
+    return rows
+
+
+async def seed_notices(store: SqlStore, now: datetime) -> None:
+    """An open notice of the noticed tenant's own and a host-wide one, with updates."""
+    for scope, where in ((NoticeScope.TENANT, {"context_identifier": NOTICED}),
+                         (NoticeScope.HOST, {"host": NOTICED_HOST})):  # fmt: skip
+        notice = await store.post_notice(
+            "Degraded: some requests are slow. Details: https://status.example.com/incident/42",
+            scope=scope, posted_by="bench", at=now - timedelta(hours=2),
+            until=now + timedelta(hours=1), **where,  # type: ignore[arg-type]
+        )  # fmt: skip
+        for minutes in (90, 60, 30):
+            await store.add_notice_update(
+                notice.id, f"Still investigating ({minutes} min ago).", posted_by="bench",
+                at=now - timedelta(minutes=minutes),
+            )  # fmt: skip
+
+
+async def migrate_and_seed_dense(database: Path, now: datetime, every: timedelta) -> int:
+    """Apply the migrations, then write both dense tenants and the notices."""
+    store = SqlStore(f"sqlite+aiosqlite:///{database}")
+    await store.open()
     try:
-        await run(
-            OperationRequest(
-                Operation.PROVISION,
-                endpoint=f"https://sod2.example.com/{DENSE}",
-                state=TenantState.Running,
-                version_name="Release 11.10",
-                file_version="11.10.2",
-            ),
-            start,
-        )
-        rows, at, online = 1, start + every, False
-        while at < now:
-            op = Operation.MAINTENANCE_DONE if online else Operation.MAINTENANCE_ONLINE
-            await run(OperationRequest(op), at)
-            online, at, rows = not online, at + every, rows + 1
+        rows = await seed_dense(store, DENSE, "sod2.example.com", now, every)
+        await seed_dense(store, NOTICED, NOTICED_HOST, now, every)
+        await seed_notices(store, now)
         return rows
     finally:
         await store.close()
@@ -256,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (
                     Series(f"tenant page, {history_rows:,} changes in 90 days"),
                     lambda i: f"/status/{DENSE}",
+                ),
+                (
+                    Series("same history + open notice and host notice (3 updates each)"),
+                    lambda i: f"/status/{NOTICED}",
                 ),
                 (
                     Series("overview: state filter + prefix"),

@@ -8,6 +8,7 @@ import tenantstatus.lifecycle
 import tenantstatus.model
 import tenantstatus.service
 import tenantstatus.service.errors
+import tenantstatus.service.notices
 import tenantstatus.service.portal
 import tenantstatus.service.push
 import tenantstatus.service.state
@@ -69,6 +70,12 @@ def test_store_exports() -> None:
         "HistoryEntry",
         "ImportResult",
         "KeyStore",
+        "Notice",
+        "NoticeDraft",
+        "NoticeResolution",
+        "NoticeScope",
+        "NoticeStore",
+        "NoticeUpdate",
         "Outbox",
         "PortalStore",
         "PushStore",
@@ -81,6 +88,7 @@ def test_store_exports() -> None:
         "StatusReads",
         "StoreUnavailable",
         "TenantStore",
+        "endpoint_host",
     ]
 
 
@@ -119,6 +127,7 @@ def test_service_errors_exports() -> None:
         "UnknownApplication",
         "UnknownApproval",
         "UnknownDelivery",
+        "UnknownNotice",
         "UnknownScheduledOperation",
         "UnknownTenant",
     ]
@@ -158,6 +167,10 @@ def test_portal_exports() -> None:
     ]
 
 
+def test_notices_exports() -> None:
+    assert sorted(tenantstatus.service.notices.__all__) == ["MessageText", "UntilInstant"]
+
+
 def test_every_exported_name_exists() -> None:
     modules = (
         tenantstatus,
@@ -171,6 +184,7 @@ def test_every_exported_name_exists() -> None:
         tenantstatus.service.tenants,
         tenantstatus.service.push,
         tenantstatus.service.portal,
+        tenantstatus.service.notices,
     )
     for module in modules:
         for name in module.__all__:

@@ -43,6 +43,12 @@ def operator_only(w: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ("DELETE", f"/admin/applications/{a.id}/approvals/AuthNone", None),
         ("POST", f"/admin/applications/{a.id}/portal-link", None),
         ("GET", "/admin/keys", None),
+        ("POST", "/admin/notices", {"Body": "x", "Host": "sod9.example.com"}),
+        ("GET", "/admin/notices", None),
+        ("GET", "/admin/notices/1", None),
+        ("POST", "/admin/notices/1/updates", {"Body": "x"}),
+        ("POST", "/admin/notices/999999/resolve", None),
+        ("POST", "/admin/tenants/AuthT/notes", {"Body": "x"}),
     ]
 
 

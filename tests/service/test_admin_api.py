@@ -17,6 +17,12 @@ ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "/admin/schedule", None),
     ("GET", "/admin/schedule/1", None),
     ("DELETE", "/admin/schedule/1", None),
+    ("POST", "/admin/notices", {"Body": "x", "Host": "sod2.example.com"}),
+    ("GET", "/admin/notices", None),
+    ("GET", "/admin/notices/1", None),
+    ("POST", "/admin/notices/1/updates", {"Body": "x"}),
+    ("POST", "/admin/notices/1/resolve", None),
+    ("POST", "/admin/tenants/AuthX/notes", {"Body": "x"}),
 ]
 
 

@@ -40,6 +40,8 @@ class Seeded:
     story: str = "Cust1001"
     upgrading: str = "Cust1002"
     suspended: str = "Cust1003"
+    announced: str = "Cust1004"
+    incident: str = "Cust1005"
 
 
 async def _seed(data_dir: Path, now: datetime) -> None:
@@ -49,6 +51,8 @@ async def _seed(data_dir: Path, now: datetime) -> None:
         await seeding.seed_story(store, "Cust1001", now)
         await seeding.seed_upgrading(store, "Cust1002", now)
         await seeding.seed_suspended(store, "Cust1003", now)
+        await seeding.seed_announced_upgrade(store, "Cust1004", now)
+        await seeding.seed_host_incident(store, ["Cust1005", "Cust1006"], now)
     finally:
         await store.close()
 

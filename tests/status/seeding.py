@@ -11,24 +11,37 @@ from datetime import UTC, datetime, time, timedelta
 
 from tenantstatus.lifecycle import Operation, OperationRequest, apply
 from tenantstatus.model import TenantState
-from tenantstatus.store import SqlStore
+from tenantstatus.store import NoticeDraft, NoticeScope, SqlStore
 
 Op = Operation
 
 
-async def run(store: SqlStore, ctx: str, request: OperationRequest, at: datetime) -> None:
-    """Run one operation as if at `at`."""
+async def run(
+    store: SqlStore,
+    ctx: str,
+    request: OperationRequest,
+    at: datetime,
+    notice: NoticeDraft | None = None,
+) -> None:
+    """Run one operation as if at `at`, with its message if `notice`."""
     await store.commit_operation(
-        ctx, lambda tenant: apply(ctx, tenant, request, now=at), actor="seed", at=at
+        ctx,
+        lambda tenant: apply(ctx, tenant, request, now=at),
+        actor="seed",
+        at=at,
+        notice=notice,
     )
 
 
 def provision(
-    ctx: str, version: str = "Release 11.8", file_version: str = "11.8.0"
+    ctx: str,
+    version: str = "Release 11.8",
+    file_version: str = "11.8.0",
+    host: str = "sod2.example.com",
 ) -> OperationRequest:
     return OperationRequest(
         Op.PROVISION,
-        endpoint=f"https://sod2.example.com/{ctx}",
+        endpoint=f"https://{host}/{ctx}",
         state=TenantState.Running,
         version_name=version,
         file_version=file_version,
@@ -99,9 +112,57 @@ async def seed_upgrading(store: SqlStore, ctx: str, now: datetime) -> None:
 
 
 async def seed_suspended(store: SqlStore, ctx: str, now: datetime) -> None:
-    """A tenant suspended two and a half days ago."""
+    """A tenant suspended two and a half days ago, with a maintenance window planned
+    before it was (which cannot run from Suspended)."""
     await run(store, ctx, provision(ctx), day_at(now, 70, 8))
+    await store.schedule_operation(
+        ctx, "maintenance-offline", {}, run_at=now + timedelta(days=1), actor="seed",
+        at=now - timedelta(days=3),
+    )  # fmt: skip
     await run(store, ctx, OperationRequest(Op.SUSPEND), now - timedelta(days=2, hours=12))
+
+
+async def seed_announced_upgrade(store: SqlStore, ctx: str, now: datetime) -> None:
+    """A tenant upgrading now, announced with a message and two updates since."""
+    await run(store, ctx, provision(ctx, "Release 11.11", "11.11.4"), day_at(now, 30, 9))
+    started = now - timedelta(minutes=25)
+    message = NoticeDraft(
+        "Upgrading to Release 11.12. Back by the time below; release notes: "
+        "https://docs.example.com/release-notes/11.12.",
+        until=now + timedelta(minutes=35),
+    )
+    await run(store, ctx, upgrade("Release 11.12", "11.12.0"), started, message)
+    notice = await store.open_tenant_notice(ctx)
+    assert notice is not None
+    for minutes, text in (
+        (15, "The database schema is migrated; indexes are being rebuilt."),
+        (5, "Indexes are done; starting the application servers."),
+    ):
+        await store.add_notice_update(
+            notice.id, text, posted_by="seed", at=now - timedelta(minutes=minutes)
+        )
+
+
+async def seed_host_incident(store: SqlStore, ctxs: list[str], now: datetime) -> None:
+    """Tenants on sod5, in an incident that a host-wide notice with an update explains."""
+    for ctx in ctxs:
+        await run(store, ctx, provision(ctx, host="sod5.example.com"), day_at(now, 50, 9))
+        await run(store, ctx, OperationRequest(Op.INCIDENT), now - timedelta(minutes=40))
+    notice = await store.post_notice(
+        "sod5.example.com is not answering: its storage array failed. We are moving the "
+        "tenants to sod6; no data is lost.",
+        scope=NoticeScope.HOST,
+        host="sod5.example.com",
+        posted_by="seed",
+        at=now - timedelta(minutes=38),
+        until=now + timedelta(hours=1),
+    )
+    await store.add_notice_update(
+        notice.id,
+        "The storage array is back in degraded mode; the first tenants answer again.",
+        posted_by="seed",
+        at=now - timedelta(minutes=10),
+    )
 
 
 async def seed_dense(

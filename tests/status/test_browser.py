@@ -44,8 +44,11 @@ def test_an_upgrading_and_a_suspended_tenant_say_the_api_is_not_usable(
     page: Any, seeded: Seeded
 ) -> None:
     page.goto(f"{seeded.service.url}/status/{seeded.upgrading}")
-    assert state_text(page) == "Offline maintenance"
-    assert "Upgrade, under way since" in page.inner_text(".facts .window")
+    assert state_text(page) == "Upgrading to Release 11.10"
+    assert page.inner_text(".facts .state-name") == "Offline maintenance"
+    assert "typically" not in page.inner_text(".current")
+    assert "Upgrade since" in page.inner_text(".facts .under-way")
+    assert "None planned" in page.inner_text(".facts .window")  # under way is not "next"
     assert page.inner_text(".current .api").strip().endswith("Not usable")
     # Created 40 days ago: the 49 days before say "no data", not "down".
     assert page.locator(".bar > li.tone-none").count() == 49
@@ -77,7 +80,7 @@ def test_the_page_reads_the_same_without_javascript(browser: Any, seeded: Seeded
     page = context.new_page()
     try:
         page.goto(f"{seeded.service.url}/status/{seeded.upgrading}")
-        assert state_text(page) == "Offline maintenance"
+        assert state_text(page) == "Upgrading to Release 11.10"
         assert page.get_attribute("body", "data-zone") == "UTC"
         assert "UTC" in page.inner_text(".facts")
     finally:
@@ -147,6 +150,8 @@ def test_the_pages_pass_an_automated_accessibility_check(
         f"/status/{seeded.story}",
         f"/status/{seeded.upgrading}",
         f"/status/{seeded.suspended}",
+        f"/status/{seeded.announced}",
+        f"/status/{seeded.incident}",
         "/status",
         "/status?q=Cust&state=Nonsense",
         "/status/NoSuchTenant",
@@ -179,7 +184,7 @@ def test_the_overview_needs_the_operator_and_then_searches_filters_and_pages(
         page.fill("#q", "Cust100")
         page.select_option("#state", "Suspended")
         page.click("form.search button")
-        rows = page.locator("table tbody tr")
+        rows = page.locator("section:has(#list-heading) table tbody tr")
         assert rows.count() == 1
         assert seeded.suspended in rows.first.inner_text()
         assert "state=Suspended" in page.url and "q=Cust100" in page.url
@@ -189,12 +194,21 @@ def test_the_overview_needs_the_operator_and_then_searches_filters_and_pages(
         context.close()
 
 
-@pytest.mark.parametrize("which", ["story", "upgrading", "suspended"])
+SHOTS = {
+    "story": "running",
+    "upgrading": "upgrading",
+    "suspended": "suspended",
+    "announced": "upgrade-message",
+    "incident": "host-incident",
+}
+
+
+@pytest.mark.parametrize("which", list(SHOTS))
 def test_screenshots_of_a_running_an_upgrading_and_a_suspended_tenant(
     browser: Any, seeded: Seeded, which: str, tmp_path: Path
 ) -> None:
     ctx = getattr(seeded, which)
-    name = {"story": "running", "upgrading": "upgrading", "suspended": "suspended"}[which]
+    name = SHOTS[which]
     shots = []
     for scheme, width in (("light", 1000), ("dark", 390)):
         context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)

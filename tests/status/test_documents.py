@@ -135,7 +135,7 @@ def test_the_tenant_feed_is_valid_atom_with_changes_and_plans(seeded: Seeded) ->
     entries = feed.findall(ATOM + "entry")
     assert len(entries) == 33 + 2  # every change so far, and the two planned operations
     titles = [e.findtext(ATOM + "title") or "" for e in entries]
-    assert any("Upgrade started planned for" in t for t in titles)
+    assert any(f"{seeded.story} will be upgraded to Release 11.11 at" in t for t in titles)
     assert any("Incident: state unknown (Running \u2192 Unknown)" in t for t in titles)
     self_link = feed.find(ATOM + "link[@rel='self']")
     assert self_link is not None

@@ -12,6 +12,8 @@ def test_status_exports() -> None:
 
 def test_status_sql_exports() -> None:
     assert sorted(tenantstatus.store.status_sql.__all__) == [
+        "NOTICES_SHOWN",
+        "RECENT_NOTICES",
         "StateChange",
         "StateWindow",
         "StatusSql",

@@ -91,6 +91,14 @@ async def test_every_tenant_page_read_seeks_an_index(store: SqlStore, tmp_path: 
             "SELECT at FROM tenant_history WHERE context_identifier = 'Cust000' AND id > 99",
             "SELECT id FROM scheduled_operations WHERE context_identifier = 'Cust000' "
             "AND status = 'pending'",
+            "SELECT * FROM notices WHERE context_identifier = 'Cust000' AND (resolved_at IS "
+            "NULL OR resolved_at >= 5) ORDER BY id DESC LIMIT 20",
+            "SELECT * FROM notices WHERE host = 'sod2.example.com' AND (resolved_at IS NULL "
+            "OR resolved_at >= 5) ORDER BY id DESC LIMIT 20",
+            "SELECT n.* FROM notices n JOIN notice_tenants m ON m.notice_id = n.id WHERE "
+            "m.context_identifier = 'Cust000' AND (n.resolved_at IS NULL OR n.resolved_at >= 5)"
+            " ORDER BY m.notice_id DESC LIMIT 20",
+            "SELECT * FROM notice_updates WHERE notice_id IN (1, 2) ORDER BY notice_id, id",
         ):
             rows = connection.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
             plans.append(" ".join(str(row[-1]) for row in rows))

@@ -39,26 +39,34 @@ ANCHORS = [
 ]
 
 
+MAINTENANCE = {TenantState.OfflineMaintenance, TenantState.OnlineMaintenance}
+Minutes = dict[date, dict[TenantState, int]]
+
+
 def reference(
     transitions: list[Transition], now: datetime, zone: tzinfo, days: int
-) -> dict[date, dict[TenantState, int]]:
-    """Minutes per state per local day, one minute at a time."""
+) -> tuple[Minutes, Minutes]:
+    """Minutes per state per local day, one minute at a time: all of them, and those in
+    announced maintenance (the state entered by an announced transition, until the next)."""
     today = now.astimezone(zone).date()
     first_day = today - timedelta(days=days - 1)
-    minutes: dict[date, dict[TenantState, int]] = defaultdict(lambda: defaultdict(int))
+    minutes: Minutes = defaultdict(lambda: defaultdict(int))
+    announced: Minutes = defaultdict(lambda: defaultdict(int))
     if not transitions:
-        return minutes
+        return minutes, announced
     moment = min(t.at for t in transitions)
     while moment < now:
         current = None
         for t in transitions:  # the last one at or before this minute wins
             if t.at <= moment:
-                current = t.state
+                current = t
         day = moment.astimezone(zone).date()
         if current is not None and first_day <= day <= today:
-            minutes[day][current] += 1
+            minutes[day][current.state] += 1
+            if current.announced and current.state in MAINTENANCE:
+                announced[day][current.state] += 1
         moment += MINUTE
-    return minutes
+    return minutes, announced
 
 
 @st.composite
@@ -71,9 +79,10 @@ def histories(draw: st.DrawFn) -> tuple[list[Transition], datetime, tzinfo, int]
     states = draw(
         st.lists(st.sampled_from(list(TenantState)), min_size=len(offsets), max_size=len(offsets))
     )
+    flags = draw(st.lists(st.booleans(), min_size=len(offsets), max_size=len(offsets)))
     transitions = [
-        Transition(anchor + MINUTE * offset, state)
-        for offset, state in zip(offsets, states, strict=True)
+        Transition(anchor + MINUTE * offset, state, flag)
+        for offset, state, flag in zip(offsets, states, flags, strict=True)
     ]
     return transitions, now, zone, days
 
@@ -85,7 +94,7 @@ def test_uptime_matches_a_minute_by_minute_reference(
 ) -> None:
     transitions, now, zone, days = case
     report = compute_uptime(transitions, now=now, zone=zone, days=days)
-    expected = reference(transitions, now, zone, days)
+    expected, announced = reference(transitions, now, zone, days)
     assert len(report.days) == days
     assert report.days[-1].day == now.astimezone(zone).date()
     for day in report.days:
@@ -96,6 +105,21 @@ def test_uptime_matches_a_minute_by_minute_reference(
         running = sum(n for s, n in minutes.items() if s.is_running)
         observed = sum(minutes.values())
         assert day.running_share == (running / observed if observed else None)
+        excluded = {s: d // MINUTE for s, d in day.announced.items() if d}
+        assert excluded == {s: n for s, n in announced.get(day.day, {}).items() if n}, day.day
+    every = [m for d in expected.values() for m in d.items()]
+    kept = [m for d in announced.values() for m in d.items()]
+    outside = sum(n for _, n in every) - sum(n for _, n in kept)
+    running_outside = sum(n for s, n in every if s.is_running) - sum(
+        n for s, n in kept if s.is_running
+    )
+    quotable = report.quotable_share
+    if outside:
+        assert quotable is not None and abs(quotable - running_outside / outside) < 1e-12
+    else:
+        assert quotable is None
+    if report.running_share is not None and quotable is not None and not kept:
+        assert quotable == report.running_share
 
 
 @given(st.sampled_from(ZONES), st.dates(date(2000, 1, 1), date(2037, 12, 31)))
@@ -173,5 +197,22 @@ def test_settled_days_plus_today_equal_the_whole_computation(
         [t for t in transitions if t.at >= checkpoint],
         now=now,
         zone=zone,
+        announced_at_checkpoint=before[-1].announced if before else False,
     )
     assert extended == compute_uptime(transitions, now=now, zone=zone, days=days)
+
+
+def test_announced_maintenance_is_left_out_of_the_quotable_share_only() -> None:
+    created = datetime(2026, 11, 25, 11, tzinfo=UTC)
+    now = created + timedelta(hours=1)
+    upgrade = created + timedelta(minutes=2)
+    history = [
+        Transition(created, TenantState.Running),
+        Transition(upgrade, TenantState.OfflineMaintenance, announced=True),
+        Transition(upgrade + timedelta(minutes=30), TenantState.Running),
+    ]
+    report = compute_uptime(history, now=now, zone=UTC, days=90)
+    assert report.running_share == 30 / 60
+    assert report.quotable_share == 1.0
+    unannounced = [Transition(t.at, t.state) for t in history]
+    assert compute_uptime(unannounced, now=now, zone=UTC, days=90).quotable_share == 30 / 60

@@ -19,6 +19,7 @@ from tenantstatus.cli import (
     app_test,
     dispatch,
     migrate,
+    notice,
     operator_token,
     portal_link,
     push,
@@ -44,6 +45,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(notice.app, name="notice")
 app.add_typer(push.apps, name="app")
 push.apps.command("test")(app_test.test)
 push.apps.command("portal-link")(portal_link.portal_link)

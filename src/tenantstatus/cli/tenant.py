@@ -29,6 +29,14 @@ FileVersionOpt = Annotated[str | None, typer.Option("--file-version", help="The 
 AtOpt = Annotated[
     str | None, typer.Option("--at", help="Run at this ISO-8601 instant instead of now.")
 ]
+MessageOpt = Annotated[
+    str | None,
+    typer.Option("--message", help="A message for the tenant's page (plain text; links allowed)."),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="When it is expected to end: an ISO-8601 instant."),
+]
 
 _TENANT_FIELDS = (
     "ContextIdentifier",
@@ -49,14 +57,14 @@ def _api(ctx: typer.Context) -> OperatorApi:
     return OperatorApi(settings["url"], settings["token"])
 
 
-def _instant(text: str | None) -> str | None:
+def _instant(text: str | None, flag: str = "--at") -> str | None:
     if text is None:
         return None
     try:
         instant = parse_instant(text)
     except ValueError:
         raise CommandError(
-            f"--at {text!r} is not an ISO-8601 instant with a zone, e.g. 2026-12-01T02:00:00Z",
+            f"{flag} {text!r} is not an ISO-8601 instant with a zone, e.g. 2026-12-01T02:00:00Z",
             USAGE,
         ) from None
     return instant.isoformat()
@@ -202,8 +210,12 @@ def run_operation(
         typer.Option("--version-document", help="A JSON file with the version document."),
     ] = None,
     at: AtOpt = None,
+    message: MessageOpt = None,
+    until: UntilOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
+    if until is not None and message is None:
+        raise CommandError("--until is the expected end of a --message; give one", USAGE)
     document = None
     if version_document is not None:
         try:
@@ -217,10 +229,33 @@ def run_operation(
         FileVersion=file_version,
         VersionDocument=document,
         At=_instant(at),
+        Message=message,
+        Until=_instant(until, "--until"),
     )
     with _api(ctx) as api:
         result = api.request("POST", f"/admin/tenants/{context_identifier}/operations", json=body)
     _print_result(result, as_json)
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    context_identifier: Annotated[str, typer.Argument(metavar="CTX", help="The tenant id.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The update, as plain text.")],
+    until: UntilOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Post an update on the tenant's current message (the operation under way)."""
+    body = _body(Body=text, Until=_instant(until, "--until"))
+    with _api(ctx) as api:
+        notice = api.request("POST", f"/admin/tenants/{context_identifier}/notes", json=body)
+    if as_json:
+        print_json(notice)
+    else:
+        console.print(
+            f"notice #{notice['Id']} on {context_identifier}: "
+            f"{len(notice['Updates'])} update(s), until {notice['Until'] or '-'}"
+        )
 
 
 def _print_schedule(scheduled: list[dict[str, Any]]) -> None:

@@ -34,6 +34,7 @@ from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.connections import prepare_process
 from tenantstatus.service.limits import BodyLimit
 from tenantstatus.service.metrics import ServiceMetrics
+from tenantstatus.service.notices import routes as notice_routes
 from tenantstatus.service.openapi import install_openapi
 from tenantstatus.service.portal import FORM_MAX_BYTES, FORM_PATHS, portal_router
 from tenantstatus.service.problems import install_error_handlers, problem
@@ -171,6 +172,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(tenant_routes.router)
+    app.include_router(notice_routes.router)
     app.include_router(push_routes.router)
     app.include_router(test_routes.router)
     app.include_router(key_routes.router)

@@ -6,7 +6,8 @@
     │   ├── UnknownScheduledOperation no pending scheduled operation has this id
     │   ├── UnknownApplication        no application has this id
     │   ├── UnknownApproval           the tenant has not approved the application
-    │   └── UnknownDelivery           no delivery has this id
+    │   ├── UnknownDelivery           no delivery has this id
+    │   └── UnknownNotice             no (open) notice has this id, or the tenant has none open
     ├── InvalidApplication            422 "Not acceptable": e.g. a malformed ContextIdentifier
     ├── DeliveryHeld                  409 "Delivery held": its application is disabled;
     │                                 `app enable` sends it, in order, with the others
@@ -35,6 +36,7 @@ __all__ = [
     "UnknownApplication",
     "UnknownApproval",
     "UnknownDelivery",
+    "UnknownNotice",
     "UnknownScheduledOperation",
     "UnknownTenant",
 ]
@@ -99,6 +101,14 @@ class UnknownDelivery(NotFound):
     def __init__(self, delivery_id: str) -> None:
         super().__init__(f"no delivery {delivery_id}")
         self.delivery_id = delivery_id
+
+
+class UnknownNotice(NotFound):
+    """No notice (or no open one) has this id, or the tenant has no open notice."""
+
+    def __init__(self, detail: str, *, notice_id: int | None = None) -> None:
+        super().__init__(detail)
+        self.notice_id = notice_id
 
 
 class InvalidApplication(ServiceError, ValueError):

@@ -1,7 +1,8 @@
 """Persistence: one protocol per role the store plays, all implemented by `SqlStore`.
 
 `SqlStore` runs on SQLite (the embedded default) and PostgreSQL (several nodes). The
-roles are in `roles`; the records they return in `base` and `push_records`.
+roles are in `roles`; the records they return in `base`, `push_records` and
+`notice_records`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from tenantstatus.store.base import (
     StoreUnavailable,
 )
 from tenantstatus.store.change_listener import ALL_TENANTS
+from tenantstatus.store.notice_records import (
+    Notice,
+    NoticeDraft,
+    NoticeResolution,
+    NoticeScope,
+    NoticeUpdate,
+    endpoint_host,
+)
 from tenantstatus.store.roles import (
     FinishedDeliveries,
     KeyStore,
+    NoticeStore,
     Outbox,
     PortalStore,
     PushStore,
@@ -34,6 +44,12 @@ __all__ = [
     "HistoryEntry",
     "ImportResult",
     "KeyStore",
+    "Notice",
+    "NoticeDraft",
+    "NoticeResolution",
+    "NoticeScope",
+    "NoticeStore",
+    "NoticeUpdate",
     "Outbox",
     "PortalStore",
     "PushStore",
@@ -46,4 +62,5 @@ __all__ = [
     "StatusReads",
     "StoreUnavailable",
     "TenantStore",
+    "endpoint_host",
 ]

@@ -11,6 +11,7 @@ typed against its role only, so a test can hand it anything that plays the role.
     FinishedDeliveries  what retention prunes: finished deliveries and their attempts
     StatusReads     what the status pages read
     PortalStore     the vendor portal's sessions, single-use links and its reads
+    NoticeStore     operator messages (notices) and their updates
     ServiceStore    all of the above, with the store's own lifecycle: the composition root's
 """
 
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 from tenantstatus.lifecycle import Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store.base import HistoryEntry, ImportResult, ScheduledOperation, ScheduleStatus
+from tenantstatus.store.notice_records import Notice, NoticeDraft, NoticeResolution, NoticeScope
 from tenantstatus.store.portal_sql import CustomerPage
 from tenantstatus.store.push_records import (
     Application,
@@ -37,6 +39,7 @@ from tenantstatus.store.status_sql import StateChange, StateWindow, TenantPage, 
 __all__ = [
     "FinishedDeliveries",
     "KeyStore",
+    "NoticeStore",
     "Outbox",
     "PortalStore",
     "PushStore",
@@ -66,11 +69,13 @@ class TenantStore(Protocol):
         at: datetime,
         detail: Mapping[str, Any] | None = None,
         scheduled_id: int | None = None,
+        notice: NoticeDraft | None = None,
     ) -> tuple[Outcome, HistoryEntry]:
         """Read the tenant, let `decide` run the lifecycle, write tenant and history at once.
 
         With `scheduled_id`, that scheduled operation is marked done in the same
-        transaction, and nothing happens unless it was still pending.
+        transaction, and nothing happens unless it was still pending. With `notice`,
+        the operation's message is written in the same transaction too.
         """
 
     async def import_tenants(
@@ -114,8 +119,9 @@ class TenantStore(Protocol):
         run_at: datetime,
         actor: str,
         at: datetime,
+        notice: NoticeDraft | None = None,
     ) -> ScheduledOperation:
-        """Record an operation to run at `run_at`."""
+        """Record an operation to run at `run_at`, with its message if `notice`."""
 
     async def get_scheduled(self, scheduled_id: int) -> ScheduledOperation | None:
         """One scheduled operation, or None."""
@@ -391,6 +397,68 @@ class PortalStore(Protocol):
         """The application's deliveries newest first, each with every attempt, oldest first."""
 
 
+class NoticeStore(Protocol):
+    """Operator messages: stored once whatever they cover, read per tenant."""
+
+    async def post_notice(
+        self,
+        body: str,
+        *,
+        scope: NoticeScope,
+        posted_by: str,
+        at: datetime,
+        until: datetime | None = None,
+        context_identifier: str | None = None,
+        host: str | None = None,
+        context_identifiers: Sequence[str] = (),
+        operation: str | None = None,
+        scheduled_id: int | None = None,
+    ) -> Notice:
+        """Store a notice once, whatever it covers; return it as stored."""
+
+    async def add_notice_update(
+        self,
+        notice_id: int,
+        body: str,
+        *,
+        posted_by: str,
+        at: datetime,
+        until: datetime | None = None,
+    ) -> Notice | None:
+        """Add an update (and a new expected end, if given); None if no such open notice."""
+
+    async def resolve_notice(
+        self,
+        notice_id: int,
+        *,
+        at: datetime,
+        resolution: NoticeResolution = NoticeResolution.RESOLVED,
+        body: str | None = None,
+        posted_by: str = "operator",
+    ) -> Notice | None:
+        """Resolve an open notice, with a last update if `body`; None if none is open."""
+
+    async def get_notice(self, notice_id: int) -> Notice | None:
+        """One notice with its updates and, for a list notice, its tenants."""
+
+    async def list_notices(
+        self, *, open_only: bool = True, before_id: int | None = None, limit: int = 100
+    ) -> list[Notice]:
+        """Notices newest first (open ones only, unless `open_only` is False)."""
+
+    async def tenant_notices(
+        self,
+        context_identifier: str,
+        *,
+        resolved_since: datetime | None = None,
+        limit: int = 20,
+    ) -> list[Notice]:
+        """The notices shown for one tenant, newest first, each with its updates."""
+
+    async def open_tenant_notice(self, context_identifier: str) -> Notice | None:
+        """The tenant's own newest open notice: what `tenant note` adds to."""
+
+
 class ServiceStore(
     TenantStore,
     SettingsStore,
@@ -400,6 +468,7 @@ class ServiceStore(
     KeyStore,
     StatusReads,
     PortalStore,
+    NoticeStore,
     Protocol,
 ):
     """Every role, and the store's own lifecycle: what the composition root holds."""

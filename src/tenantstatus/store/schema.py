@@ -29,6 +29,9 @@ __all__ = [
     "delivery_attempts",
     "history",
     "metadata",
+    "notice_tenants",
+    "notice_updates",
+    "notices",
     "portal_links",
     "portal_sessions",
     "scheduled_operations",
@@ -96,6 +99,8 @@ history = Table(
     Column("to_state", SmallInteger, nullable=False),
     Column("change_type", SmallInteger),
     Column("detail", Text),
+    # Scheduled ahead or carrying a message (migration 0008): announced maintenance.
+    Column("announced", Boolean, nullable=False, server_default=false()),
     Index("ix_history_ctx_id", "context_identifier", "id"),
     Index("ix_history_ctx_at", "context_identifier", "at", "id"),
 )
@@ -246,4 +251,53 @@ portal_links = Table(
     Column("expires_at", Instant, nullable=False),
     Column("used_at", Instant),
     Index("ix_portal_links_expires", "expires_at"),
+)
+
+# A notice is one row whatever it covers (migration 0008); its updates are rows of
+# their own, and a list notice's tenants are in `notice_tenants`.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(8), nullable=False),
+    Column("context_identifier", String(64)),  # scope tenant
+    Column("host", String(253)),  # scope host, lower case
+    Column("body", Text, nullable=False),
+    Column("posted_by", String(128), nullable=False),
+    Column("posted_at", Instant, nullable=False),
+    Column("expected_end", Instant),
+    Column("updated_at", Instant, nullable=False),
+    Column("resolved_at", Instant),
+    Column("resolution", String(16)),
+    Column("operation", String(32)),
+    Column("scheduled_id", Integer),
+    Column("history_id", Integer),
+    Index("ix_notices_ctx", "context_identifier", "id"),
+    Index("ix_notices_host", "host", "id"),
+    Index("ix_notices_scheduled", "scheduled_id"),
+    Index(
+        "ix_notices_open",
+        "id",
+        postgresql_where=text("resolved_at IS NULL"),
+        sqlite_where=text("resolved_at IS NULL"),
+    ),
+)
+
+notice_updates = Table(
+    "notice_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice_id", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("posted_by", String(128), nullable=False),
+    Column("posted_at", Instant, nullable=False),
+    Index("ix_notice_updates_notice", "notice_id", "id"),
+)
+
+notice_tenants = Table(
+    "notice_tenants",
+    metadata,
+    Column("notice_id", Integer, primary_key=True),
+    Column("context_identifier", String(64), primary_key=True),
+    Index("ix_notice_tenants_ctx", "context_identifier", "notice_id"),
 )

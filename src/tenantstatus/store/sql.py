@@ -33,12 +33,15 @@ from tenantstatus.store.base import (
     StoreUnavailable,
 )
 from tenantstatus.store.change_listener import ALL_TENANTS, CHANGE_CHANNEL, listen_for_changes
+from tenantstatus.store.notice_records import NoticeDraft, NoticeResolution, NoticeScope
+from tenantstatus.store.notice_sql import NoticeSql, operation_notices
 from tenantstatus.store.portal_sql import PortalSql
 from tenantstatus.store.private_files import private_sqlite_files
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
 from tenantstatus.store.schema import (
     Instant,
     history,
+    notices,
     scheduled_operations,
     service_settings,
     tenants,
@@ -152,7 +155,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore(PushSql, StatusSql, PortalSql):
+class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -245,15 +248,16 @@ class SqlStore(PushSql, StatusSql, PortalSql):
         at: datetime,
         detail: Mapping[str, Any] | None = None,
         scheduled_id: int | None = None,
+        notice: NoticeDraft | None = None,
     ) -> tuple[Outcome, HistoryEntry]:
         try:
             return await self._commit_operation(
-                context_identifier, decide, actor, at, detail, scheduled_id
+                context_identifier, decide, actor, at, detail, scheduled_id, notice
             )
         except IntegrityError:
             # Two nodes created the same tenant at once; decide again against the winner.
             return await self._commit_operation(
-                context_identifier, decide, actor, at, detail, scheduled_id
+                context_identifier, decide, actor, at, detail, scheduled_id, notice
             )
 
     async def _commit_operation(
@@ -264,6 +268,7 @@ class SqlStore(PushSql, StatusSql, PortalSql):
         at: datetime,
         detail: Mapping[str, Any] | None,
         scheduled_id: int | None,
+        notice: NoticeDraft | None,
     ) -> tuple[Outcome, HistoryEntry]:
         async with self._writer.begin() as connection:
             if scheduled_id is not None:
@@ -295,9 +300,23 @@ class SqlStore(PushSql, StatusSql, PortalSql):
                 "to_state": int(outcome.tenant.state),
                 "change_type": None if outcome.announces is None else int(outcome.announces),
                 "detail": json.dumps(dict(detail or {})),
+                # Scheduled ahead or carrying a message: announced, for quotable uptime.
+                "announced": scheduled_id is not None or notice is not None,
             }
             result = await connection.execute(history.insert().values(entry_values))
             (history_id,) = result.inserted_primary_key or (0,)
+            await operation_notices(
+                connection,
+                context_identifier,
+                history_id=int(history_id),
+                operation=str(outcome.operation),
+                from_state=outcome.from_state,
+                to_state=outcome.tenant.state,
+                notice=notice,
+                scheduled_id=scheduled_id,
+                actor=actor,
+                at=at,
+            )
             await enqueue_notifications(connection, outcome, int(history_id), at)
             await self._announce(connection, context_identifier)
         entry = HistoryEntry(
@@ -481,6 +500,7 @@ class SqlStore(PushSql, StatusSql, PortalSql):
         run_at: datetime,
         actor: str,
         at: datetime,
+        notice: NoticeDraft | None = None,
     ) -> ScheduledOperation:
         values = {
             "context_identifier": context_identifier,
@@ -494,6 +514,20 @@ class SqlStore(PushSql, StatusSql, PortalSql):
         async with self._writer.begin() as connection:
             result = await connection.execute(scheduled_operations.insert().values(values))
             (scheduled_id,) = result.inserted_primary_key or (0,)
+            if notice is not None:
+                await connection.execute(
+                    notices.insert().values(
+                        scope=NoticeScope.TENANT.value,
+                        context_identifier=context_identifier,
+                        body=notice.body,
+                        posted_by=actor,
+                        posted_at=at,
+                        expected_end=notice.until,
+                        updated_at=at,
+                        operation=operation,
+                        scheduled_id=int(scheduled_id),
+                    )
+                )
             await self._announce(connection, context_identifier)
         return ScheduledOperation(
             id=int(scheduled_id),
@@ -548,6 +582,9 @@ class SqlStore(PushSql, StatusSql, PortalSql):
                     sa.select(scheduled_operations).where(scheduled_operations.c.id == scheduled_id)
                 )
             ).one()
+            await self._end_scheduled_notices(
+                connection, scheduled_id, at, NoticeResolution.CANCELLED
+            )
             await self._announce(connection, row.context_identifier)
         return _scheduled(row)
 
@@ -570,6 +607,7 @@ class SqlStore(PushSql, StatusSql, PortalSql):
                 .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
                 .values(status=ScheduleStatus.FAILED.value, finished_at=at, error=error[:2000])
             )
+            await self._end_scheduled_notices(connection, scheduled_id, at, NoticeResolution.FAILED)
             owner = await connection.scalar(
                 sa.select(scheduled_operations.c.context_identifier).where(
                     scheduled_operations.c.id == scheduled_id
@@ -577,6 +615,19 @@ class SqlStore(PushSql, StatusSql, PortalSql):
             )
             if owner is not None:
                 await self._announce(connection, owner)
+
+    async def _end_scheduled_notices(
+        self,
+        connection: AsyncConnection,
+        scheduled_id: int,
+        at: datetime,
+        resolution: NoticeResolution,
+    ) -> None:
+        await connection.execute(
+            notices.update()
+            .where(notices.c.scheduled_id == scheduled_id, notices.c.resolved_at.is_(None))
+            .values(resolved_at=at, resolution=resolution.value, updated_at=at)
+        )
 
     async def next_scheduled(self) -> dict[str, datetime]:
         query = (

@@ -21,9 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantstatus.lifecycle import Tenant
 from tenantstatus.model import TenantState
 from tenantstatus.store.base import ScheduledOperation, ScheduleStatus
+from tenantstatus.store.notice_records import Notice, endpoint_host
+from tenantstatus.store.notice_sql import read_tenant_notices
 from tenantstatus.store.schema import history, scheduled_operations, tenants
 
 __all__ = [
+    "NOTICES_SHOWN",
+    "RECENT_NOTICES",
     "StateChange",
     "StateWindow",
     "StatusSql",
@@ -65,6 +69,9 @@ class StateChange:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A tenant page shows open notices and those resolved within a week, at most 20.
+RECENT_NOTICES = timedelta(days=7)
+NOTICES_SHOWN = 20
 
 _CHANGE_COLUMNS = (
     history.c.id,
@@ -83,6 +90,8 @@ class StateWindow:
     before: tuple[datetime, TenantState] | None
     changes: Sequence[tuple[datetime, TenantState]]
     newest_id: int = 0
+    # Per transition (before, then changes): scheduled ahead or carrying a message.
+    announced: Sequence[bool] = ()
 
     @property
     def transitions(self) -> list[tuple[datetime, TenantState]]:
@@ -99,6 +108,10 @@ class TenantPageData:
     today: Sequence[tuple[datetime, TenantState]]
     scheduled: Sequence[ScheduledOperation]
     changes: Sequence[StateChange]
+    # Per transition of `today`: scheduled ahead or carrying a message.
+    today_announced: Sequence[bool] = ()
+    # Open notices and those resolved within `RECENT_NOTICES`, newest first.
+    notices: Sequence[Notice] = ()
 
 
 def _micros(instant: datetime) -> int:
@@ -142,7 +155,6 @@ def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
     h, sched = history, scheduled_operations
     ctx = sa.bindparam("ctx", type_=sa.String)
     at = sa.type_coerce(h.c.at, sa.BigInteger)
-    no_number = sa.cast(sa.null(), sa.BigInteger)
     no_text = sa.cast(sa.null(), sa.Text)
 
     def shape(kind: int, *columns: Any) -> list[Any]:
@@ -151,7 +163,8 @@ def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
             c.label(n) for c, n in zip(columns, names, strict=True)
         ]
 
-    history_shape = (h.c.id, h.c.operation, at, no_number, h.c.to_state, no_text, no_text)
+    announced = sa.cast(h.c.announced, sa.Integer)
+    history_shape = (h.c.id, h.c.operation, at, announced, h.c.to_state, no_text, no_text)
     parts: list[Any] = []
     if with_known:
         parts.append(
@@ -201,14 +214,15 @@ class StatusSql:
         """The tenant's state just before `since` and its transitions in [since, until)."""
         ctx = history.c.context_identifier
         at = sa.type_coerce(history.c.at, sa.BigInteger)
+        announced = history.c.announced
         before = (
-            sa.select(at, history.c.to_state)
+            sa.select(at, history.c.to_state, announced)
             .where(ctx == context_identifier, history.c.at < since)
             .order_by(history.c.at.desc(), history.c.id.desc())
             .limit(1)
         )
         window = (
-            sa.select(at, history.c.to_state)
+            sa.select(at, history.c.to_state, announced)
             .where(ctx == context_identifier, history.c.at >= since)
             .order_by(history.c.at, history.c.id)
         )
@@ -224,6 +238,7 @@ class StatusSql:
             before=None if first is None else (_instant(first[0]), TenantState(first[1])),
             changes=[(_instant(row[0]), TenantState(row[1])) for row in rows],
             newest_id=int(newest_id or 0),
+            announced=[bool(row[2]) for row in [*([] if first is None else [first]), *rows]],
         )
 
     async def tenant_page_data(
@@ -251,6 +266,13 @@ class StatusSql:
             if tenant is None:
                 return None
             rows = (await connection.execute(statement, parameters)).all()
+            notices = await read_tenant_notices(
+                connection,
+                context_identifier,
+                endpoint_host(tenant.endpoint),
+                resolved_since=checkpoint - RECENT_NOTICES,
+                limit=NOTICES_SHOWN,
+            )
         late = 0
         today: list[Any] = []
         changes: list[StateChange] = []
@@ -293,6 +315,8 @@ class StatusSql:
             today=[(_instant(row.at), TenantState(row.b)) for row in today],
             scheduled=scheduled,
             changes=changes,
+            today_announced=[bool(row.a) for row in today],
+            notices=notices,
         )
 
     async def recent_changes(

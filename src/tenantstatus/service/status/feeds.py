@@ -1,8 +1,10 @@
-"""Atom feeds (RFC 4287) of state changes and planned operations; pure view models.
+"""Atom feeds (RFC 4287) of state changes, planned operations and notices; pure views.
 
 Each state change is one entry, with the same id in a tenant's feed and in the feed
 of every tenant, so a reader subscribed to both sees it once. A planned operation is
-an entry too, dated when it was planned.
+an entry too, dated when it was planned. Every message of a notice (the first one and
+each update) is an entry of its own, with one id wherever it shows: a host-wide notice
+is the same entry in the feed of each tenant it covers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tenantstatus.service.status.states import operation_heading
 from tenantstatus.service.status.views import ChangeRow, PlannedRow
+from tenantstatus.store import Notice, NoticeScope
 
 __all__ = ["Feed", "FeedEntry", "atom_instant", "build_feed"]
 
@@ -60,24 +64,29 @@ def build_feed(
     changes: Sequence[ChangeRow],
     planned: Sequence[PlannedRow],
     now: datetime,
+    notices: Sequence[Notice] = (),
+    notice_page: str | None = None,
 ) -> Feed:
-    """A feed of `changes` (newest first) after the `planned` operations."""
+    """A feed of `changes`, `planned` operations and the messages of `notices`, newest
+    first; `notice_page` is where the notices link (a tenant's feed: its page)."""
     entries: list[tuple[datetime, FeedEntry]] = []
+    for n in notices:
+        entries += _notice_entries(base_url, n, notice_page)
     for p in planned:
         page = _page(base_url, p.context_identifier)
+        message = None if p.notice is None else p.notice.body
         entries.append(
             (
                 p.created_at.instant,
                 FeedEntry(
                     id=f"{page}#planned-{p.id}",
-                    title=(
-                        f"{p.context_identifier}: {p.text} planned for {atom_instant(p.at.instant)}"
-                    ),
+                    title=f"{p.context_identifier} {p.text} at {atom_instant(p.at.instant)}",
                     updated=atom_instant(p.created_at.instant),
                     link=page,
                     summary=(
-                        f"{p.text} of {p.context_identifier} is planned for "
-                        f"{p.at.text} ({atom_instant(p.at.instant)})."
+                        f"Planned: {p.context_identifier} {p.text} at {p.at.text} "
+                        f"({atom_instant(p.at.instant)})."
+                        + ("" if message is None else f" {message.striptags()}")
                     ),
                     category="planned",
                 ),
@@ -109,3 +118,49 @@ def build_feed(
         alternate_url=alternate_url,
         entries=[entry for _, entry in entries],
     )
+
+
+def _notice_entries(
+    base_url: str, notice: Notice, page: str | None
+) -> list[tuple[datetime, FeedEntry]]:
+    """One entry for the notice's first message and one per update."""
+    if notice.scope is NoticeScope.HOST:
+        subject, link = str(notice.host), f"{base_url}/status"
+    elif notice.context_identifier is not None:
+        subject = notice.context_identifier
+        link = f"{_page(base_url, subject)}#notice-{notice.id}"
+    else:
+        subject, link = "Several tenants", f"{base_url}/status"
+    if page is not None:
+        link = f"{page}#notice-{notice.id}"
+    heading = "Notice" if notice.operation is None else operation_heading(notice.operation)
+    until = f" Expected to end by {atom_instant(notice.until)}." if notice.until else ""
+    ident = f"{base_url}/status#notice-{notice.id}"
+    entries = [
+        (
+            notice.posted_at,
+            FeedEntry(
+                id=ident,
+                title=f"{subject}: {heading}",
+                updated=atom_instant(notice.posted_at),
+                link=link,
+                summary=notice.body + until,
+                category="notice",
+            ),
+        )
+    ]
+    for update in notice.updates:
+        entries.append(
+            (
+                update.posted_at,
+                FeedEntry(
+                    id=f"{ident}-update-{update.id}",
+                    title=f"{subject}: update on {heading}",
+                    updated=atom_instant(update.posted_at),
+                    link=link,
+                    summary=update.body,
+                    category="notice-update",
+                ),
+            )
+        )
+    return entries

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from tenantstatus.lifecycle import Activity, Tenant
+from tenantstatus.lifecycle import Activity, InvalidOperation, Tenant, TransitionRefused, apply
 from tenantstatus.model import TenantState
+from tenantstatus.service.tenants.operations import request_from
 from tenantstatus.store import ScheduledOperation, ScheduleStatus
 
-__all__ = ["WINDOW_TITLES", "Window", "plan_windows"]
+__all__ = ["WINDOW_TITLES", "Window", "plan_windows", "runnable"]
 
 # Operations that open a window, with what a person calls the window.
 WINDOW_TITLES = MappingProxyType(
@@ -108,3 +109,26 @@ def plan_windows(
     if current is not None:
         windows.append(current)
     return windows
+
+
+def runnable(scheduled: Sequence[ScheduledOperation], tenant: Tenant) -> list[ScheduledOperation]:
+    """The pending operations that can run, each from the state the ones before leave.
+
+    The lifecycle is played forward in order, so a suspended tenant's planned
+    maintenance (refused from Suspended) is not advertised, while a planned resume and
+    the maintenance after it are.
+    """
+    pending = sorted(
+        (s for s in scheduled if s.status is ScheduleStatus.PENDING),
+        key=lambda s: (s.run_at, s.id),
+    )
+    current, kept = tenant, []
+    for operation in pending:
+        try:
+            request = request_from(operation.operation, operation.parameters)
+            outcome = apply(tenant.context_identifier, current, request, now=operation.run_at)
+        except (InvalidOperation, TransitionRefused):
+            continue
+        current = outcome.tenant
+        kept.append(operation)
+    return kept

@@ -33,6 +33,7 @@ class Rollup:
     state_at_checkpoint: TenantState | None
     cells: tuple[DayCell, ...]
     fragments: DayFragments | None = None
+    announced_at_checkpoint: bool = False
 
 
 class RollupCache:

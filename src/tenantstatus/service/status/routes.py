@@ -24,7 +24,8 @@ from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
 from tenantstatus.service.status.badge import badge_for
 from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
-from tenantstatus.service.status.planning import plan_windows
+from tenantstatus.service.status.notices import notice_views
+from tenantstatus.service.status.planning import plan_windows, runnable
 from tenantstatus.service.status.rendering import (
     ASSETS,
     CONTENT_SECURITY_POLICY,
@@ -32,7 +33,6 @@ from tenantstatus.service.status.rendering import (
     render_days,
 )
 from tenantstatus.service.status.rollups import Rollup, RollupCache
-from tenantstatus.service.status.states import describe
 from tenantstatus.service.status.summary import summary_document
 from tenantstatus.service.status.uptime import (
     Transition,
@@ -60,6 +60,7 @@ BAR_DAYS = 90
 PAGE_SIZE = 50
 HISTORY_ROWS = 20
 FEED_ENTRIES = 50
+OVERVIEW_ITEMS = 10
 
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HTML = "text/html; charset=utf-8"
@@ -167,15 +168,17 @@ def _unknown_tenant(timer: _Timer, context_identifier: str, zone: ReaderZone) ->
             timer,
             404,
             "Not a tenant",
-            "A ContextIdentifier starts with a letter and has at most 64 letters, digits, _ and -.",
+            "This address has a typo: a ContextIdentifier (such as Cust12345) starts with a "
+            "letter and has at most 64 letters, digits, _ and -.",
             zone,
         )
     return _error_page(
         timer,
         404,
         f"{context_identifier} is not known here",
-        f"This service knows no tenant called {context_identifier}. "
-        f"{describe(TenantState.Unknown).meaning}",
+        f"This service knows no tenant called {context_identifier}. Check the address for "
+        "a typo: identifiers are case-sensitive (Cust12345 is not cust12345) and the link "
+        "may have been cut short. If the tenant was created a moment ago, reload shortly.",
         zone,
     )
 
@@ -278,6 +281,16 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         counts = counts_for(tenants)
         total = counts.get()
         now = tenants.clock.now()
+        store = _store(request)
+        open_notices = notice_views(
+            await store.list_notices(open_only=True, limit=OVERVIEW_ITEMS), zone, for_operator=True
+        )
+        maintenance = [
+            listing
+            for state in (TenantState.OfflineMaintenance, TenantState.OnlineMaintenance)
+            for listing in (await store.tenant_page(state=state, limit=OVERVIEW_ITEMS)).tenants
+        ]
+        coming = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=OVERVIEW_ITEMS)
         body = render(
             "overview.html",
             previous_url=_page_url(prefix, wanted, before=page.tenants[0].context_identifier)
@@ -296,6 +309,9 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             q=prefix or "",
             state=wanted,
             problems=problems,
+            under_way=[n for n in open_notices if not n.planned],
+            in_maintenance=tenant_rows(maintenance, zone),
+            planned_next=planned_rows(coming, zone, open_notices),
             feeds=[("Changes of every tenant", "/status/feed.atom")],
         )
         return _html(body, timer, status=400 if problems else 200, private=not public_overview)
@@ -323,6 +339,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         zone = ReaderZone.utc()
         changes = await store.recent_changes(limit=FEED_ENTRIES)
         planned = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=FEED_ENTRIES)
+        notices = await store.list_notices(open_only=False, limit=FEED_ENTRIES)
         base = _base_url(request)
         feed = build_feed(
             title="All tenants: state changes",
@@ -331,8 +348,9 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             alternate_url=f"{base}/status",
             base_url=base,
             changes=change_rows(changes, zone),
-            planned=planned_rows(planned, zone),
+            planned=planned_rows(planned, zone, notice_views(notices, zone)),
             now=_now(request),
+            notices=notices,
         )
         return _feed_response(feed, timer, private=not public_overview)
 
@@ -369,7 +387,11 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             return _unknown_tenant(timer, context_identifier, zone)
         if rollup is None or data.late_rows:
             window = await store.state_window(context_identifier, since, checkpoint)
-            transitions = [Transition(at, state) for at, state in window.transitions]
+            flags = window.announced or [False] * len(window.transitions)
+            transitions = [
+                Transition(at, state, flag)
+                for (at, state), flag in zip(window.transitions, flags, strict=True)
+            ]
             settled = compute_uptime(transitions, now=checkpoint, zone=zone.tz, days=BAR_DAYS)
             cells = tuple(day_cells(settled, zone)[:-1])
             rollup = Rollup(
@@ -379,16 +401,23 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
                 state_at_checkpoint=transitions[-1].state if transitions else None,
                 cells=cells,
                 fragments=render_days(cells),
+                announced_at_checkpoint=transitions[-1].announced if transitions else False,
             )
             rollups.put(context_identifier, zone.name, rollup)
+        today_flags = data.today_announced or [False] * len(data.today)
         uptime = extend_to_now(
             rollup.settled,
             rollup.state_at_checkpoint,
-            [Transition(at, state) for at, state in data.today],
+            [
+                Transition(at, state, flag)
+                for (at, state), flag in zip(data.today, today_flags, strict=True)
+            ],
             now=now,
             zone=zone.tz,
+            announced_at_checkpoint=rollup.announced_at_checkpoint,
         )
-        tenant, scheduled, changes = data.tenant, data.scheduled, data.changes
+        tenant, changes = data.tenant, data.changes
+        scheduled = runnable(data.scheduled, tenant)
         view = tenant_page_view(
             tenant,
             uptime=uptime,
@@ -398,6 +427,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             now=now,
             zone=zone,
             settled_cells=rollup.cells,
+            notices=data.notices,
         )
         ctx = context_identifier
         body = render(
@@ -455,7 +485,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         if data is None:
             return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
         zone = ReaderZone.utc()
-        changes, planned = data.changes, data.scheduled
+        changes, planned = data.changes, runnable(data.scheduled, data.tenant)
         base = _base_url(request)
         feed = build_feed(
             title=f"{context_identifier}: state changes",
@@ -464,8 +494,10 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             alternate_url=f"{base}/status/{context_identifier}",
             base_url=base,
             changes=change_rows(changes, zone),
-            planned=planned_rows(planned, zone),
+            planned=planned_rows(planned, zone, notice_views(data.notices, zone)),
             now=now,
+            notices=data.notices,
+            notice_page=f"{base}/status/{context_identifier}",
         )
         return _feed_response(feed, timer)
 

@@ -24,6 +24,8 @@ __all__ = [
     "Tone",
     "describe",
     "describe_operation",
+    "describe_plan",
+    "operation_heading",
     "worst",
 ]
 
@@ -249,3 +251,64 @@ _OPERATIONS = MappingProxyType(
 def describe_operation(operation: str) -> str:
     """An operation's name as a short sentence for people."""
     return _OPERATIONS.get(operation, operation.replace("-", " ").capitalize())
+
+
+# What a planned operation will do, in the future tense, without its subject.
+_PLANS = MappingProxyType(
+    {
+        "provision": "will be provisioned",
+        "provision-done": "provisioning will finish",
+        "provision-failed": "provisioning will be marked failed",
+        "provision-retry": "provisioning will be retried",
+        "upgrade": "will be upgraded",
+        "upgrade-done": "the upgrade will finish",
+        "restore": "will be restored from a backup",
+        "restore-done": "the restore from backup will finish",
+        "suspend": "will be suspended",
+        "resume": "will resume",
+        "delete": "will be deleted",
+        "delete-done": "the deletion will finish",
+        "delete-failed": "the deletion will be marked failed",
+        "maintenance-online": "online maintenance will begin",
+        "maintenance-offline": "offline maintenance will begin",
+        "maintenance-done": "maintenance will end",
+        "migration-pending": "will wait for a migration",
+        "migration-done": "the migration will finish",
+        "move": "will move to a new endpoint",
+        "set-version": "its version will change",
+        "incident": "will be marked in an incident",
+        "incident-done": "the incident will end",
+    }
+)
+
+_HEADINGS = MappingProxyType(
+    {
+        "upgrade": "Upgrade",
+        "restore": "Restore from backup",
+        "maintenance-offline": "Offline maintenance",
+        "maintenance-online": "Online maintenance",
+        "suspend": "Suspension",
+        "resume": "Resumption",
+        "delete": "Deletion",
+        "move": "Move to a new endpoint",
+        "incident": "Incident",
+        "provision": "Provisioning",
+        "migration-pending": "Migration",
+    }
+)
+
+
+def describe_plan(operation: str, version_name: str | None = None) -> str:
+    """What a planned operation will do, without its subject: `will be upgraded to R11`."""
+    text = _PLANS.get(operation, f"{operation.replace('-', ' ')} will run")
+    if operation == "upgrade" and version_name:
+        text += f" to {version_name}"
+    return text
+
+
+def operation_heading(operation: str, version_name: str | None = None) -> str:
+    """An operation as a heading: `Upgrade to Release 11.12`, `Offline maintenance`."""
+    heading = _HEADINGS.get(operation, describe_operation(operation))
+    if operation == "upgrade" and version_name:
+        heading += f" to {version_name}"
+    return heading

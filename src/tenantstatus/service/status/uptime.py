@@ -10,13 +10,18 @@ last 23 or 25 hours across a daylight-saving change; instants are UTC throughout
     >>> report = compute_uptime(transitions, now=now, zone=ZoneInfo("Europe/Oslo"))
     >>> report.days[-1].running_share      # today, so far
     1.0
+
+Announced maintenance is the time from an announced transition (scheduled ahead, or
+carrying a message) into a maintenance state until the next transition. The quotable
+share leaves it out of both sides: running outside it over the time outside it, as
+SLAs that exclude announced maintenance count.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 
@@ -35,14 +40,23 @@ __all__ = [
 _ZERO = timedelta(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_NO_TIME: Mapping[TenantState, timedelta] = MappingProxyType({})
+_MAINTENANCE = frozenset({TenantState.OfflineMaintenance, TenantState.OnlineMaintenance})
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """The tenant entered `state` at `at` (an aware instant)."""
+    """The tenant entered `state` at `at` (an aware instant); `announced` if the operation
+    was scheduled ahead or carried a message."""
 
     at: datetime
     state: TenantState
+    announced: bool = False
+
+    @property
+    def opens_announced_maintenance(self) -> bool:
+        """An announced move into a maintenance state."""
+        return self.announced and self.state in _MAINTENANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +67,23 @@ class DayUptime:
     start: datetime
     end: datetime
     time_in: Mapping[TenantState, timedelta]
+    # The part of `time_in` spent in announced maintenance.
+    announced: Mapping[TenantState, timedelta] = field(default_factory=lambda: _NO_TIME)
 
     @property
     def observed(self) -> timedelta:
         """The part of the day during which the tenant existed, up to now."""
         return sum(self.time_in.values(), _ZERO)
+
+    @property
+    def announced_maintenance(self) -> timedelta:
+        """The part of the day spent in announced maintenance."""
+        return sum(self.announced.values(), _ZERO)
+
+    @property
+    def announced_running(self) -> timedelta:
+        """The part of the announced maintenance during which the API was usable."""
+        return sum((d for s, d in self.announced.items() if s.is_running), _ZERO)
 
     @property
     def running(self) -> timedelta:
@@ -98,6 +124,14 @@ class Uptime:
         observed = self.observed
         return None if not observed else self.running / observed
 
+    @property
+    def quotable_share(self) -> float | None:
+        """The running share outside announced maintenance, or None when there was no
+        time outside it."""
+        outside = self.observed - sum((d.announced_maintenance for d in self.days), _ZERO)
+        running = self.running - sum((d.announced_running for d in self.days), _ZERO)
+        return None if not outside else running / outside
+
 
 def _local_midnight(day: date, zone: tzinfo) -> datetime:
     # A midnight skipped by a DST change resolves to the instant of the change, and a
@@ -134,6 +168,7 @@ def compute_uptime(
     edges = [_micros(b) for b in bounds]
     window_start, stop = edges[0], _micros(now)
     totals: list[dict[TenantState, int]] = [{} for _ in range(days)]
+    excluded: list[dict[TenantState, int]] = [{} for _ in range(days)]
     count = len(transitions)
     for index, transition in enumerate(transitions):
         begin = max(_micros(transition.at), window_start)
@@ -141,11 +176,15 @@ def compute_uptime(
         if end <= begin:
             continue
         state = transition.state
+        announced = transition.opens_announced_maintenance
         day = bisect_right(edges, begin) - 1
         while begin < end:
             piece_end = min(edges[day + 1], end)
             bucket = totals[day]
             bucket[state] = bucket.get(state, 0) + (piece_end - begin)
+            if announced:
+                kept = excluded[day]
+                kept[state] = kept.get(state, 0) + (piece_end - begin)
             begin = piece_end
             day += 1
     return Uptime(
@@ -157,6 +196,11 @@ def compute_uptime(
                 time_in=MappingProxyType(
                     {s: timedelta(microseconds=us) for s, us in totals[i].items()}
                 ),
+                announced=MappingProxyType(
+                    {s: timedelta(microseconds=us) for s, us in excluded[i].items()}
+                )
+                if excluded[i]
+                else _NO_TIME,
             )
             for i in range(days)
         )
@@ -170,15 +214,17 @@ def extend_to_now(
     *,
     now: datetime,
     zone: tzinfo,
+    announced_at_checkpoint: bool = False,
 ) -> Uptime:
     """`settled` (computed with `now` at the start of today) with today filled in.
 
-    `state_at_checkpoint` is the state as today began and `today` the transitions
-    since; the result equals `compute_uptime` over the whole history.
+    `state_at_checkpoint` is the state as today began (`announced_at_checkpoint` if the
+    transition into it was) and `today` the transitions since; the result equals
+    `compute_uptime` over the whole history.
     """
     checkpoint = settled.days[-1].start
     transitions = list(today)
     if state_at_checkpoint is not None:
-        transitions.insert(0, Transition(checkpoint, state_at_checkpoint))
+        transitions.insert(0, Transition(checkpoint, state_at_checkpoint, announced_at_checkpoint))
     current = compute_uptime(transitions, now=now, zone=zone, days=1)
     return Uptime(settled.days[:-1] + current.days)

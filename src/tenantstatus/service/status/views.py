@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tenantstatus.lifecycle import Tenant
-from tenantstatus.model import TenantState, format_instant
+from tenantstatus.lifecycle import Activity, Tenant
+from tenantstatus.model import TenantState
+from tenantstatus.service.status.notices import NoticeView, notice_views
 from tenantstatus.service.status.planning import Window
-from tenantstatus.service.status.states import StateDescription, describe, describe_operation
+from tenantstatus.service.status.states import (
+    StateDescription,
+    describe,
+    describe_operation,
+    describe_plan,
+)
 from tenantstatus.service.status.uptime import DayUptime, Uptime
-from tenantstatus.service.status.zones import ReaderZone, format_clock, format_moment
-from tenantstatus.store import ScheduledOperation
+from tenantstatus.service.status.zones import Moment, ReaderZone, format_clock
+from tenantstatus.store import Notice, ScheduledOperation
 from tenantstatus.store.status_sql import StateChange, TenantListing
 
 __all__ = [
@@ -38,24 +44,6 @@ __all__ = [
     "tenant_rows",
     "window_view",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """An instant: UTC for machines (`iso`), the reader's zone for people (`text`)."""
-
-    instant: datetime
-    zone: ReaderZone
-
-    @property
-    def iso(self) -> str:
-        """ISO 8601 in UTC with a Z, for `<time datetime>`."""
-        return format_instant(self.instant)[:19] + "Z"
-
-    @property
-    def text(self) -> str:
-        """The instant in the reader's zone."""
-        return format_moment(self.instant, self.zone)
 
 
 def describe_span(span: timedelta) -> str:
@@ -190,24 +178,36 @@ def change_rows(changes: Sequence[StateChange], zone: ReaderZone) -> list[Change
 
 @dataclass(frozen=True, slots=True)
 class PlannedRow:
-    """A pending scheduled operation."""
+    """A pending scheduled operation, with the message it carries (if any)."""
 
     id: int
     at: Moment
     text: str
     context_identifier: str
     created_at: Moment
+    notice: NoticeView | None = None
+
+    @property
+    def sentence(self) -> str:
+        """`Will be upgraded to Release 11.11`: the plan, capitalised, for the page."""
+        return self.text[:1].upper() + self.text[1:]
 
 
-def planned_rows(scheduled: Sequence[ScheduledOperation], zone: ReaderZone) -> list[PlannedRow]:
-    """Pending operations for people, soonest first."""
+def planned_rows(
+    scheduled: Sequence[ScheduledOperation],
+    zone: ReaderZone,
+    notices: Sequence[NoticeView] = (),
+) -> list[PlannedRow]:
+    """Pending operations for people, soonest first, in the future tense."""
+    by_schedule = {n.scheduled_id: n for n in notices if n.planned}
     return [
         PlannedRow(
             id=s.id,
             at=Moment(s.run_at, zone),
-            text=describe_operation(s.operation),
+            text=describe_plan(s.operation, s.parameters.get("VersionName")),
             context_identifier=s.context_identifier,
             created_at=Moment(s.created_at, zone),
+            notice=by_schedule.get(s.id),
         )
         for s in sorted(scheduled, key=lambda s: (s.run_at, s.id))
     ]
@@ -241,19 +241,37 @@ class TenantPageView:
 
     context_identifier: str
     state: StateDescription
+    headline: str
+    meaning: str
     since: Moment
     for_how_long: str
     version_name: str
     file_version: str
     release_label: str | None
     endpoint: str
+    under_way: WindowView | None
+    expected_end: Moment | None
     window: WindowView | None
     days: Sequence[DayCell]
     uptime: str
+    quotable_uptime: str
     planned: Sequence[PlannedRow]
     changes: Sequence[ChangeRow]
+    current_notices: Sequence[NoticeView]
+    earlier_notices: Sequence[NoticeView]
     now: Moment
     zone: ReaderZone
+
+
+def _headline(tenant: Tenant, description: StateDescription) -> tuple[str, str]:
+    """What the page is headed with, and what it means, for the tenant as it is."""
+    if tenant.activity is Activity.UPGRADING and tenant.state is TenantState.OfflineMaintenance:
+        target = tenant.pending_version_name
+        headline = f"Upgrading to {target}" if target else "Upgrading"
+        return headline, "Offline while the upgrade runs; the API is back when it is done."
+    if tenant.activity is Activity.RESTORING:
+        return "Restoring from a backup", "Offline while a backup is restored."
+    return description.label, description.meaning
 
 
 def tenant_page_view(
@@ -266,31 +284,49 @@ def tenant_page_view(
     now: datetime,
     zone: ReaderZone,
     settled_cells: Sequence[DayCell] | None = None,
+    notices: Sequence[Notice] = (),
 ) -> TenantPageView:
     """The tenant page's view model.
 
     `settled_cells`, the cells of every day but today (past days do not change), saves
-    building them again.
+    building them again. `windows` and `scheduled` are what can run from the tenant's
+    state (`planning.runnable`); `notices` its notices, newest first.
     """
-    share = uptime.running_share
+    share, quotable = uptime.running_share, uptime.quotable_share
     if settled_cells is None:
         days = day_cells(uptime, zone, windows)
     else:
         days = [*settled_cells, _cell(uptime.days[-1], zone, windows)]
+    views = notice_views(notices, zone, tenant=tenant)
+    current = [n for n in views if n.is_open and not n.planned]
+    under_way = next((w for w in windows if w.in_progress), None)
+    coming = next((w for w in windows if not w.in_progress), None)
+    expected = next((n.until for n in current if n.operation is not None and n.until), None)
+    if expected is None and under_way is not None and under_way.ends_at is not None:
+        expected = Moment(under_way.ends_at, zone)
+    description = describe(tenant.state)
+    headline, meaning = _headline(tenant, description)
     return TenantPageView(
         context_identifier=tenant.context_identifier,
-        state=describe(tenant.state),
+        state=description,
+        headline=headline,
+        meaning=meaning,
         since=Moment(tenant.state_since, zone),
         for_how_long=describe_span(now - tenant.state_since),
         version_name=tenant.version_name,
         file_version=tenant.file_version,
         release_label=tenant.release_label,
         endpoint=tenant.endpoint,
-        window=window_view(windows[0], zone) if windows else None,
+        under_way=None if under_way is None else window_view(under_way, zone),
+        expected_end=expected,
+        window=None if coming is None else window_view(coming, zone),
         days=days,
         uptime="no data" if share is None else f"{percent(share)} running",
-        planned=planned_rows(scheduled, zone),
+        quotable_uptime="no time outside it" if quotable is None else percent(quotable),
+        planned=planned_rows(scheduled, zone, views),
         changes=change_rows(changes, zone),
+        current_notices=current,
+        earlier_notices=[n for n in views if not n.is_open],
         now=Moment(now, zone),
         zone=zone,
     )

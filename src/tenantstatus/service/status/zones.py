@@ -16,7 +16,9 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["ReaderZone", "format_clock", "format_moment"]
+from tenantstatus.model import format_instant
+
+__all__ = ["Moment", "ReaderZone", "format_clock", "format_moment"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -72,3 +74,21 @@ def format_clock(instant: datetime, zone: ReaderZone) -> str:
     """`22:04 CET`: the time of day of an instant in `zone`."""
     local = instant.astimezone(zone.tz)
     return f"{local:%H:%M} {local.tzname() or zone.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """An instant: UTC for machines (`iso`), the reader's zone for people (`text`)."""
+
+    instant: datetime
+    zone: ReaderZone
+
+    @property
+    def iso(self) -> str:
+        """ISO 8601 in UTC with a Z, for `<time datetime>`."""
+        return format_instant(self.instant)[:19] + "Z"
+
+    @property
+    def text(self) -> str:
+        """The instant in the reader's zone."""
+        return format_moment(self.instant, self.zone)

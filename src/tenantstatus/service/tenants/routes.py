@@ -30,7 +30,7 @@ from tenantstatus.service.tenants.schemas import (
     TenantPage,
 )
 from tenantstatus.service.tenants.service import ImportItem, TenantService
-from tenantstatus.store import ScheduleStatus
+from tenantstatus.store import NoticeDraft, ScheduleStatus
 
 __all__ = ["router"]
 
@@ -71,12 +71,15 @@ async def _run_or_schedule(
     request: OperationRequest,
     at: datetime | None,
     actor: str,
+    notice: NoticeDraft | None,
 ) -> OperationResult | ScheduledOut:
     if at is not None:
-        scheduled = await service.schedule(context_identifier, request, run_at=at, actor=actor)
+        scheduled = await service.schedule(
+            context_identifier, request, run_at=at, actor=actor, notice=notice
+        )
         response.status_code = 202
         return ScheduledOut.of(scheduled)
-    outcome, entry = await service.run(context_identifier, request, actor=actor)
+    outcome, entry = await service.run(context_identifier, request, actor=actor, notice=notice)
     return OperationResult(Tenant=TenantOut.of(outcome.tenant), History=HistoryOut.of(entry))
 
 
@@ -105,7 +108,7 @@ async def create_tenant(
     """
     request = request_from("provision", body.parameters())
     return await _run_or_schedule(
-        service, response, body.ContextIdentifier, request, body.At, operator.actor
+        service, response, body.ContextIdentifier, request, body.At, operator.actor, body.notice()
     )
 
 
@@ -232,7 +235,7 @@ async def run_operation(
     """
     request = request_from(str(body.Operation), body.parameters())
     return await _run_or_schedule(
-        service, response, context_identifier, request, body.At, operator.actor
+        service, response, context_identifier, request, body.At, operator.actor, body.notice()
     )
 
 

@@ -6,12 +6,13 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tenantstatus.lifecycle import PROVISIONABLE_STATES, Tenant, allowed_operations
 from tenantstatus.lifecycle import Operation as OperationName
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
-from tenantstatus.store import HistoryEntry, ScheduledOperation
+from tenantstatus.service.notices import MessageText, UntilInstant
+from tenantstatus.store import HistoryEntry, NoticeDraft, ScheduledOperation
 
 __all__ = [
     "ENDPOINT_PATTERN",
@@ -198,7 +199,22 @@ class _Parameters(_Strict):
         )
 
 
-class TenantCreate(_Parameters):
+class _Announced(_Parameters):
+    Message: MessageText | None = None
+    Until: UntilInstant | None = None
+
+    @model_validator(mode="after")
+    def _until_needs_a_message(self) -> _Announced:
+        if self.Until is not None and self.Message is None:
+            raise ValueError("Until is the expected end of a Message: give the Message too")
+        return self
+
+    def notice(self) -> NoticeDraft | None:
+        """The operation's message, if it carries one."""
+        return None if self.Message is None else NoticeDraft(self.Message, self.Until)
+
+
+class TenantCreate(_Announced):
     """Provision a tenant: now, or at `At`."""
 
     ContextIdentifier: ContextId
@@ -222,11 +238,13 @@ class TenantCreate(_Parameters):
     )
 
 
-class OperationBody(_Parameters):
+class OperationBody(_Announced):
     """Run an operation on a tenant: now, or at `At`.
 
     `upgrade` needs VersionName and FileVersion, `move` the new Endpoint, `set-version`
-    at least one of VersionName, FileVersion and VersionDocument.
+    at least one of VersionName, FileVersion and VersionDocument. `Message` (and its
+    expected end, `Until`) is shown on the tenant's page while the operation is planned
+    or under way.
     """
 
     Operation: Annotated[OperationName, Field(examples=["suspend"])]
@@ -244,6 +262,13 @@ class OperationBody(_Parameters):
                     "At": AT_EXAMPLE,
                 },
                 {"Operation": "move", "Endpoint": "https://online3.superoffice.com/Cust12345"},
+                {
+                    "Operation": "upgrade",
+                    "VersionName": "Release 11.10 R03",
+                    "FileVersion": "11.10.9201.1004",
+                    "Message": "Upgrading to 11.10 R03; back by 02:30.",
+                    "Until": "2030-03-14T02:30:00Z",
+                },
             ]
         },
     )

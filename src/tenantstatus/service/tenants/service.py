@@ -25,6 +25,7 @@ from tenantstatus.service.tenants.operations import parameters_of, request_from
 from tenantstatus.store import (
     HistoryEntry,
     ImportResult,
+    NoticeDraft,
     ScheduledOperation,
     ScheduleNotPending,
     TenantStore,
@@ -54,6 +55,11 @@ def check_context_identifier(context_identifier: str) -> None:
         raise InvalidOperation(
             f"{TEST_CONTEXT_IDENTIFIER} is reserved for test notifications; choose another id"
         )
+
+
+def _check_until(notice: NoticeDraft | None, begins: datetime) -> None:
+    if notice is not None and notice.until is not None and notice.until <= begins:
+        raise InvalidOperation("Until must lie after the operation begins (now, or At)")
 
 
 class TenantService:
@@ -115,10 +121,15 @@ class TenantService:
         *,
         actor: str,
         scheduled_id: int | None = None,
+        notice: NoticeDraft | None = None,
     ) -> tuple[Outcome, HistoryEntry]:
-        """Run an operation now. Raises `TransitionRefused` or `InvalidOperation`."""
+        """Run an operation now, with its message if `notice`.
+
+        Raises `TransitionRefused` or `InvalidOperation`.
+        """
         check_context_identifier(context_identifier)
         now = self.clock.now()
+        _check_until(notice, now)
         detail = parameters_of(request)
         if scheduled_id is not None:
             detail["ScheduledId"] = scheduled_id
@@ -131,6 +142,7 @@ class TenantService:
                 at=now,
                 detail=detail,
                 scheduled_id=scheduled_id,
+                notice=notice,
             )
         await self._refresh(context_identifier, outcome.tenant)
         if outcome.announces is not None:
@@ -153,6 +165,7 @@ class TenantService:
         *,
         run_at: datetime,
         actor: str,
+        notice: NoticeDraft | None = None,
     ) -> ScheduledOperation:
         """Record an operation to run at `run_at`, which must lie in the future."""
         check_context_identifier(context_identifier)
@@ -161,6 +174,7 @@ class TenantService:
             raise InvalidOperation(
                 "At must lie in the future; leave it out to run the operation now"
             )
+        _check_until(notice, run_at)
         if request.operation is not Operation.PROVISION and (
             await self.store.get_tenant(context_identifier) is None
         ):
@@ -174,6 +188,7 @@ class TenantService:
             run_at=run_at,
             actor=actor,
             at=now,
+            notice=notice,
         )
         await self._refresh_schedule(context_identifier)
         self.schedule_changed.set()
