@@ -83,6 +83,11 @@ def test_a_host_notice_is_posted_updated_listed_and_resolved(service: ServicePro
     assert (posted["Scope"], posted["Host"]) == ("host", "sodmsg3.example.com")
     number = str(posted["Id"])
     service.cli("notice", "update", number, "Failover done")
+    add(service, "MsgOnSod3", "sodmsg3.example.com")
+    detail = cli_json(service, "tenant", "show", "MsgOnSod3")
+    assert [n["Id"] for n in detail["Notices"]] == [posted["Id"]]
+    shown = service.cli("tenant", "show", "MsgOnSod3").stdout
+    assert "every tenant on sodmsg3.example.com" in shown
     listed = service.cli("notice", "list").stdout
     assert "every tenant on sodmsg3.example.com" in listed
     resolved = cli_json(service, "notice", "resolve", number, "All clear")

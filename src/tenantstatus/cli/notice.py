@@ -53,6 +53,21 @@ def _covers(notice: dict[str, Any]) -> str:
     return f"{len(listed)} tenants" if listed else "a list of tenants"
 
 
+def print_notices(title: str | None, notices: list[dict[str, Any]]) -> None:
+    """Print notices as a table, each message cut to its first 60 characters."""
+    print_table(
+        title,
+        ("id", "status", "covers", "posted", "until", "updates", "message"),
+        (
+            (
+                n["Id"], n["Status"], _covers(n), n["PostedAt"], n["Until"],
+                len(n["Updates"]), escape(n["Body"][:60]),
+            )
+            for n in notices
+        ),
+    )  # fmt: skip
+
+
 def _print(notice: dict[str, Any], as_json: bool, verb: str) -> None:
     if as_json:
         print_json(notice)
@@ -164,16 +179,6 @@ def list_notices(
     if as_json:
         print_json(page)
         return
-    print_table(
-        None,
-        ("id", "status", "covers", "posted", "until", "updates", "message"),
-        (
-            (
-                n["Id"], n["Status"], _covers(n), n["PostedAt"], n["Until"],
-                len(n["Updates"]), escape(n["Body"][:60]),
-            )
-            for n in page["Notices"]
-        ),
-    )  # fmt: skip
+    print_notices(None, page["Notices"])
     if page["Next"]:
         console.print(f"more: --before {page['Next']}")

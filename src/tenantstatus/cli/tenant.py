@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from tenantstatus.cli.failures import INTERRUPTED
+from tenantstatus.cli.notice import print_notices
 from tenantstatus.cli.operation_list import complete_operation, operation_lines
 from tenantstatus.cli.operator_api import USAGE, CommandError, OperatorApi
 from tenantstatus.cli.output import console, print_json, print_table, show
@@ -179,6 +180,8 @@ def show_tenant(
     )
     if detail["Scheduled"]:
         _print_schedule(detail["Scheduled"])
+    if detail["Notices"]:
+        print_notices("notices", detail["Notices"])
 
 
 _OP_HELP = "\n\n".join(

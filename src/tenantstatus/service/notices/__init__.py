@@ -6,6 +6,6 @@ An operation carries its own (`Message` and `Until` on `/admin/tenants/.../opera
 
 from __future__ import annotations
 
-from tenantstatus.service.notices.schemas import MessageText, UntilInstant
+from tenantstatus.service.notices.schemas import MessageText, NoticeOut, UntilInstant
 
-__all__ = ["MessageText", "UntilInstant"]
+__all__ = ["MessageText", "NoticeOut", "UntilInstant"]

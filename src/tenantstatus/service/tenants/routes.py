@@ -12,6 +12,7 @@ from tenantstatus.lifecycle import OperationRequest
 from tenantstatus.model import TenantState
 from tenantstatus.service.access import Operator
 from tenantstatus.service.errors import UnknownScheduledOperation, UnknownTenant
+from tenantstatus.service.notices import NoticeOut
 from tenantstatus.service.parameters import ContextPath
 from tenantstatus.service.services import ServicesDep
 from tenantstatus.service.tenants.operations import request_from
@@ -160,6 +161,7 @@ async def import_tenants(body: ImportBody, service: Service, operator: Operator)
 
 
 _IMPORT = "import"
+_NOTICES_SHOWN = 10
 
 
 @router.get(
@@ -169,6 +171,7 @@ _IMPORT = "import"
 )
 async def show_tenant_named_import(
     service: Service,
+    services: ServicesDep,
     operator: Operator,
     history: HistoryQuery = 50,
 ) -> TenantDetail:
@@ -179,7 +182,7 @@ async def show_tenant_named_import(
     OpenAPI matches a path that is spelled out before a template, so GET is declared here
     too: the document, the `Allow` header and the answers agree.
     """
-    return await show_tenant(_IMPORT, service, operator, history)
+    return await show_tenant(_IMPORT, service, services, operator, history)
 
 
 @router.get(
@@ -190,19 +193,23 @@ async def show_tenant_named_import(
 async def show_tenant(
     context_identifier: ContextPath,
     service: Service,
+    services: ServicesDep,
     operator: Operator,
     history: HistoryQuery = 50,
 ) -> TenantDetail:
-    """One tenant, its `history` newest history rows and its pending scheduled operations."""
+    """One tenant, its `history` newest history rows, its pending scheduled operations
+    and its 10 newest notices."""
     tenant = await service.store.get_tenant(context_identifier)
     if tenant is None:
         raise UnknownTenant(context_identifier)
     entries = await service.store.history(context_identifier, limit=history)
     scheduled = await service.store.list_scheduled(context_identifier=context_identifier)
+    notices = await services.store.tenant_notices(context_identifier, limit=_NOTICES_SHOWN)
     return TenantDetail(
         Tenant=TenantOut.of(tenant),
         History=[HistoryOut.of(e) for e in entries],
         Scheduled=[ScheduledOut.of(s) for s in scheduled],
+        Notices=[NoticeOut.of(n) for n in notices],
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from tenantstatus.lifecycle import PROVISIONABLE_STATES, Tenant, allowed_operations
 from tenantstatus.lifecycle import Operation as OperationName
 from tenantstatus.model import CONTEXT_IDENTIFIER_PATTERN, TenantState
-from tenantstatus.service.notices import MessageText, UntilInstant
+from tenantstatus.service.notices import MessageText, NoticeOut, UntilInstant
 from tenantstatus.store import HistoryEntry, NoticeDraft, ScheduledOperation
 
 __all__ = [
@@ -422,11 +422,13 @@ class OperationResult(BaseModel):
 
 
 class TenantDetail(BaseModel):
-    """A tenant with its recent history and its pending scheduled operations."""
+    """A tenant with its recent history, its pending scheduled operations and the
+    newest notices shown on its page (its own, its host's and the lists naming it)."""
 
     Tenant: TenantOut
     History: list[HistoryOut]
     Scheduled: list[ScheduledOut]
+    Notices: list[NoticeOut]
 
 
 class TenantPage(BaseModel):
