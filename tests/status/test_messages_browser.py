@@ -139,6 +139,8 @@ def test_the_overview_shows_what_is_under_way_and_what_is_planned_next(
         now = page.inner_text("section:has(#now-heading)")
         assert "Every tenant on sod5.example.com" in now
         assert "Upgrading to Release 11.12" in now and seeded.announced in now
+        headings = page.locator("section:has(#now-heading) .notice-card h3").all_inner_texts()
+        assert any(h.startswith("Upgrade to Release 11.12") for h in headings), headings
         assert seeded.upgrading in now  # in maintenance, without a message
         coming = page.inner_text("section:has(#next-heading)")
         assert "Will be upgraded to Release 11.11" in coming and seeded.story in coming

@@ -24,7 +24,7 @@ from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
 from tenantstatus.service.status.badge import badge_for
 from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
-from tenantstatus.service.status.notices import notice_views
+from tenantstatus.service.status.notices import notice_view, notice_views
 from tenantstatus.service.status.planning import plan_windows, runnable
 from tenantstatus.service.status.rendering import (
     ASSETS,
@@ -282,9 +282,14 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         total = counts.get()
         now = tenants.clock.now()
         store = _store(request)
-        open_notices = notice_views(
-            await store.list_notices(open_only=True, limit=OVERVIEW_ITEMS), zone, for_operator=True
-        )
+        listed = await store.list_notices(open_only=True, limit=OVERVIEW_ITEMS)
+        upgrading = {n.context_identifier for n in listed if n.operation == "upgrade"}
+        # The tenant names its upgrade's version, for the heading "Upgrade to <version>".
+        owners = {ctx: await store.get_tenant(ctx) for ctx in upgrading if ctx is not None}
+        open_notices = [
+            notice_view(n, zone, tenant=owners.get(n.context_identifier or ""), for_operator=True)
+            for n in listed
+        ]
         maintenance = [
             listing
             for state in (TenantState.OfflineMaintenance, TenantState.OnlineMaintenance)
