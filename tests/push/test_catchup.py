@@ -1,0 +1,202 @@
+"""Catch up by pull: a vendor whose receiver was down reads every notification it missed.
+
+Real service, real receiver: the receiver answers 503 (down), the vendor pulls the
+feed with the SDK, verifies each token with the SDK's verifier, resumes from a stored
+cursor, and drops the copies that push delivered too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tenantstatus.client import (
+    AsyncNotificationFeed,
+    AsyncNotificationVerifier,
+    CatchUpRefused,
+    DuplicateDelivery,
+    NotificationFeed,
+    NotificationVerifier,
+    PulledNotification,
+)
+from tests.push.conftest import Registered, operate, register, tenant
+from tests.support.processes import ServiceProcess
+from tests.support.receivers import Receiver
+
+# Each announces one notification, in this order: Suspend, Resume, Upgrade, Resume.
+_OPERATIONS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("suspend", {}),
+    ("resume", {}),
+    ("upgrade", {"VersionName": "R2", "FileVersion": "2.0"}),
+    ("upgrade-done", {}),
+)
+_ANNOUNCED = ["Suspend", "Resume", "Upgrade", "Resume"]
+
+
+def _deliveries(service: ServiceProcess, app: Registered) -> list[dict[str, Any]]:
+    """The application's deliveries as the operator lists them, oldest first."""
+    with service.admin() as admin:
+        page = admin.get("/admin/deliveries", params={"application": app.id}).json()
+    return list(reversed(page["Deliveries"]))
+
+
+def _changes(service: ServiceProcess, ctx: str, *approved: Registered) -> None:
+    tenant(service, ctx, *approved)
+    for operation, params in _OPERATIONS:
+        operate(service, ctx, operation, **params)
+
+
+def _wait_dead(service: ServiceProcess, app: Registered, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        statuses = [d["Status"] for d in _deliveries(service, app)]
+        if statuses.count("dead") == count:
+            return
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.05)
+
+
+def test_a_vendor_whose_receiver_was_down_catches_up_at_once_in_order(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/down/catchup-down")
+    _changes(push_service, "CatchDown", app)
+    _wait_dead(push_service, app, 4)  # the receiver answered 503 to every try
+    assert len(receiver.received("catchup-down")) >= 4
+
+    with (
+        NotificationFeed(push_service.url, app.id, app.token) as feed,
+        NotificationVerifier.for_service(push_service.url, app.id) as verifier,
+    ):
+        pulled = list(feed)
+        verified = [verifier.verify(item.body) for item in pulled]
+    assert [v.delivery_id for v in verified] == [d["Id"] for d in _deliveries(push_service, app)]
+    assert [v.notification.change_type for v in verified] == [
+        {"Suspend": 2, "Resume": 3, "Upgrade": 0}[name] for name in _ANNOUNCED
+    ]
+    assert [item.change_type_name for item in pulled] == _ANNOUNCED
+    assert {item.context_identifier for item in pulled} == {"CatchDown"}
+    assert all(json.loads(item.body)["Token"] == item.token for item in pulled)
+    assert feed.cursor == pulled[-1].cursor
+    assert [item.cursor for item in pulled] == sorted({item.cursor for item in pulled})
+
+
+def test_the_feed_resumes_from_a_stored_cursor_with_no_gap_and_no_duplicate(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/down/catchup-resume")
+    _changes(push_service, "CatchResume", app)
+    seen: list[PulledNotification] = []
+    with NotificationFeed(push_service.url, app.id, app.token, limit=2) as feed:
+        for item in feed:
+            seen.append(item)
+            if len(seen) == 3:  # stops midway through the second page
+                break
+        stored = feed.cursor
+    assert stored == seen[-1].cursor
+
+    operate(push_service, "CatchResume", "suspend")  # written while the vendor was away
+    with NotificationFeed(push_service.url, app.id, app.token, after=stored, limit=2) as feed:
+        seen.extend(feed)
+        caught_up = feed.cursor
+        assert list(feed) == []  # nothing new: the cursor stays
+        assert feed.cursor == caught_up
+    assert [item.delivery_id for item in seen] == [d["Id"] for d in _deliveries(push_service, app)]
+    assert [item.change_type_name for item in seen] == [*_ANNOUNCED, "Suspend"]
+
+
+def test_pull_and_push_share_the_webhook_id_so_a_receiver_drops_the_second_copy(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/ok/catchup-both")
+    _changes(push_service, "CatchBoth", app)
+    pushed = receiver.wait_for("catchup-both", 4)
+    with (
+        NotificationVerifier.for_service(
+            push_service.url, app.id, webhook_secrets=[app.secret]
+        ) as verifier,
+        NotificationFeed(push_service.url, app.id, app.token) as feed,
+    ):
+        for got in pushed:
+            verifier.verify(got.body, headers=got.headers)
+        pulled = list(feed)
+        assert [p.delivery_id for p in pulled] == [got.headers["webhook-id"] for got in pushed]
+        for item in pulled:
+            with pytest.raises(DuplicateDelivery):
+                verifier.verify(item.body)
+    assert {item.status for item in pulled} == {"delivered"}
+
+
+@pytest.mark.anyio
+async def test_the_async_feed_reads_the_same_notifications_page_by_page(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    app = register(push_service, f"{receiver.url}/down/catchup-async")
+    _changes(push_service, "CatchAsync", app)
+    async with (
+        AsyncNotificationFeed(push_service.url, app.id, app.token, limit=3) as feed,
+        AsyncNotificationVerifier.for_service(push_service.url, app.id) as verifier,
+    ):
+        pages = [page async for page in feed.pages()]
+        assert [len(page.notifications) for page in pages] == [3, 1]
+        assert [page.more for page in pages] == [True, False]
+        ids = [(await verifier.verify(n.body)).delivery_id for p in pages for n in p.notifications]
+        assert feed.cursor == pages[-1].next_cursor
+        assert [item async for item in feed] == []
+    assert ids == [d["Id"] for d in _deliveries(push_service, app)]
+
+
+def test_only_the_application_and_the_operator_read_its_feed(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    a = register(push_service, f"{receiver.url}/down/catchup-a", "A")
+    b = register(push_service, f"{receiver.url}/down/catchup-b", "B")
+    tenant(push_service, "CatchAuth", a, b)
+    operate(push_service, "CatchAuth", "suspend")
+    with NotificationFeed(push_service.url, a.id, b.token) as stranger:
+        with pytest.raises(CatchUpRefused) as refused:
+            list(stranger)
+    assert refused.value.status_code == 404
+    with NotificationFeed(push_service.url, a.id, "tsapp_not-a-token") as unknown:
+        with pytest.raises(CatchUpRefused) as refused:
+            unknown.page()
+    assert refused.value.status_code == 401
+    path = f"{push_service.url}/admin/applications/{a.id}/notifications"
+    assert httpx.get(path).status_code == 401
+    with NotificationFeed(push_service.url, a.id, push_service.token) as operator:
+        (only,) = list(operator)
+    with NotificationFeed(push_service.url, b.id, b.token) as own:
+        (theirs,) = list(own)
+    assert only.delivery_id != theirs.delivery_id
+    assert only.context_identifier == theirs.context_identifier == "CatchAuth"
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("after=-1", "after"), ("after=x", "after"), ("limit=0", "limit"), ("limit=1001", "limit")],
+)
+def test_a_bad_cursor_or_limit_is_a_one_line_problem(
+    push_service: ServiceProcess, receiver: Receiver, query: str, name: str
+) -> None:
+    app = register(push_service, f"{receiver.url}/down/catchup-bad")
+    answer = httpx.get(
+        f"{push_service.url}/admin/applications/{app.id}/notifications?{query}",
+        headers={"Authorization": f"Bearer {app.token}"},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert name in answer.json()["detail"]
+    assert "\n" not in answer.json()["detail"]
+
+
+def test_an_unknown_application_is_not_found_for_the_operator(
+    push_service: ServiceProcess,
+) -> None:
+    with NotificationFeed(push_service.url, "app_0000000000000000", push_service.token) as feed:
+        with pytest.raises(CatchUpRefused) as refused:
+            feed.page()
+    assert refused.value.status_code == 404
