@@ -23,6 +23,7 @@ from tenantstatus.client import (
     NotificationVerifier,
     PulledNotification,
 )
+from tests.cli.running import error_line, run_cli
 from tests.push.conftest import Registered, operate, register, tenant
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Receiver
@@ -157,13 +158,17 @@ def test_only_the_application_and_the_operator_read_its_feed(
     b = register(push_service, f"{receiver.url}/down/catchup-b", "B")
     tenant(push_service, "CatchAuth", a, b)
     operate(push_service, "CatchAuth", "suspend")
-    with NotificationFeed(push_service.url, a.id, b.token) as stranger:
-        with pytest.raises(CatchUpRefused) as refused:
-            list(stranger)
+    with (
+        NotificationFeed(push_service.url, a.id, b.token) as stranger,
+        pytest.raises(CatchUpRefused) as refused,
+    ):
+        list(stranger)
     assert refused.value.status_code == 404
-    with NotificationFeed(push_service.url, a.id, "tsapp_not-a-token") as unknown:
-        with pytest.raises(CatchUpRefused) as refused:
-            unknown.page()
+    with (
+        NotificationFeed(push_service.url, a.id, "tsapp_not-a-token") as unknown,
+        pytest.raises(CatchUpRefused) as refused,
+    ):
+        unknown.page()
     assert refused.value.status_code == 401
     path = f"{push_service.url}/admin/applications/{a.id}/notifications"
     assert httpx.get(path).status_code == 401
@@ -196,7 +201,32 @@ def test_a_bad_cursor_or_limit_is_a_one_line_problem(
 def test_an_unknown_application_is_not_found_for_the_operator(
     push_service: ServiceProcess,
 ) -> None:
-    with NotificationFeed(push_service.url, "app_0000000000000000", push_service.token) as feed:
-        with pytest.raises(CatchUpRefused) as refused:
-            feed.page()
+    unknown = "app_0000000000000000"
+    with (
+        NotificationFeed(push_service.url, unknown, push_service.token) as feed,
+        pytest.raises(CatchUpRefused) as refused,
+    ):
+        feed.page()
     assert refused.value.status_code == 404
+
+
+def test_the_cli_pages_the_feed_with_the_application_token(
+    push_service: ServiceProcess, receiver: Receiver
+) -> None:
+    a = register(push_service, f"{receiver.url}/down/catchup-cli-a", "A")
+    b = register(push_service, f"{receiver.url}/down/catchup-cli-b", "B")
+    _changes(push_service, "CatchCli", a)
+    ids = [d["Id"] for d in _deliveries(push_service, a)]
+    as_a = {"TENANTSTATUS_URL": push_service.url, "TENANTSTATUS_TOKEN": a.token}
+    first = run_cli("deliveries", "catch-up", a.id, "--limit", "3", env=as_a)
+    assert first.returncode == 0, first.stderr
+    assert [i for i in ids if i in first.stdout] == ids[:3]
+    cursor = first.stdout.strip().splitlines()[-1]
+    assert cursor.startswith("more: --after ")
+    rest = run_cli("deliveries", "catch-up", a.id, "--after", cursor.split()[-1], env=as_a)
+    assert [i for i in ids if i in rest.stdout] == ids[3:]
+    assert rest.stdout.strip().splitlines()[-1].startswith("caught up: --after ")
+
+    as_b = {"TENANTSTATUS_URL": push_service.url, "TENANTSTATUS_TOKEN": b.token}
+    assert "not found" in error_line(run_cli("deliveries", "catch-up", a.id, env=as_b), 1).lower()
+    error_line(run_cli("deliveries", "catch-up", a.id, "--after", "-1", env=as_a), 2)
