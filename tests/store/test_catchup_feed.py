@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from tenantstatus.model import ChangeType
 from tenantstatus.store import SqlStore
@@ -109,3 +113,30 @@ async def _until_a_reader_waits_for_the_writers(store: SqlStore) -> None:
                 return
         assert time.monotonic() < deadline, "the feed did not wait for the writer in flight"
         await anyio.sleep(0.01)
+
+
+async def test_the_feed_seeks_the_application_seq_index_on_sqlite(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL plans from statistics, which an empty table does not have.
+    path = tmp_path / "plan.db"
+    store = SqlStore(f"sqlite+aiosqlite:///{path}")
+    await store.open()
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    try:
+        app = await application(store, "plan")
+        await _test_delivery(store, app, "Cust1")
+        event.listen(store._engine.sync_engine, "before_cursor_execute", record)
+        await store.notification_feed(app, after_seq=0, limit=101)
+        event.remove(store._engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await store.close()
+    (statement, parameters), *_ = seen
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+    plan = " | ".join(str(row[-1]) for row in rows)
+    assert "ix_deliveries_app_seq (application_id=? AND seq>?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
