@@ -129,6 +129,12 @@ def test_pull_and_push_share_the_webhook_id_so_a_receiver_drops_the_second_copy(
         for item in pulled:
             with pytest.raises(DuplicateDelivery):
                 verifier.verify(item.body)
+    for got, item in zip(pushed, pulled, strict=True):
+        # The exact wire body: the same keys in the same order, only the token is fresh.
+        push_body, pull_body = json.loads(got.body), json.loads(item.body)
+        assert list(push_body) == list(pull_body)
+        assert {**push_body, "Token": None} == {**pull_body, "Token": None}
+        assert item.body == got.body.replace(push_body["Token"].encode(), item.token.encode())
     assert {item.status for item in pulled} == {"delivered"}
 
 
