@@ -96,6 +96,7 @@ def test_delivery_exports() -> None:
     assert sorted(tenantstatus.delivery.__all__) == [
         "Dispatcher",
         "DispatcherSettings",
+        "PageSigner",
         "Resolver",
         "RetrySchedule",
         "StaticResolver",

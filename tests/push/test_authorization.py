@@ -63,6 +63,7 @@ def owner_scoped(w: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ("POST", f"/admin/deliveries/{w['delivery']}/redeliver", None),
         ("POST", f"/admin/applications/{a.id}/rotate-secret", None),
         ("POST", f"/admin/applications/{a.id}/test", None),
+        ("GET", f"/admin/applications/{a.id}/notifications", None),
     ]
 
 

@@ -5,6 +5,7 @@ Paths choose the behaviour, so one receiver serves many tests:
     /ok/{name}              200
     /flaky/{n}/{name}       500 for the first n attempts of each webhook-id, then 200
     /gone/{name}            410
+    /down/{name}            503, always (a receiver that is down)
     /hang/{name}            answers after 5 s (past the test service's timeout)
     /redirect/{name}        307 to /ok/{name}
     /retry-after/{name}     503 with Retry-After: 1 on the first attempt, then 200
@@ -110,6 +111,8 @@ class Receiver:
             return PlainTextResponse("not yet", status_code=500)
         if kind == "gone":
             return PlainTextResponse("unsubscribed", status_code=410)
+        if kind == "down":
+            return PlainTextResponse("down for maintenance", status_code=503)
         if kind == "hang":
             await asyncio.sleep(5)
         if kind == "redirect":

@@ -17,6 +17,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from tenantstatus.__about__ import __version__
 from tenantstatus.cli import (
     app_test,
+    catch_up,
     dispatch,
     migrate,
     notice,
@@ -49,6 +50,7 @@ app.add_typer(notice.app, name="notice")
 app.add_typer(push.apps, name="app")
 push.apps.command("test")(app_test.test)
 push.apps.command("portal-link")(portal_link.portal_link)
+push.deliveries.command("catch-up")(catch_up.catch_up)
 app.add_typer(push.deliveries, name="deliveries")
 app.add_typer(push.keys, name="keys")
 app.command("serve")(serve.serve)

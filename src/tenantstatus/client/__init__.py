@@ -13,9 +13,16 @@ FastAPI, SQLAlchemy, Starlette or the service.
 from __future__ import annotations
 
 from tenantstatus.client.cache import PulledStatus, StatusCache
+from tenantstatus.client.catchup import (
+    AsyncNotificationFeed,
+    FeedPage,
+    NotificationFeed,
+    PulledNotification,
+)
 from tenantstatus.client.environments import ENVIRONMENTS, base_url_for
 from tenantstatus.client.errors import (
     AlgorithmNotAllowed,
+    CatchUpRefused,
     ChangeTypeMismatch,
     ClaimMismatch,
     ContextMismatch,
@@ -51,23 +58,28 @@ __all__ = [
     "ALLOWED_ALGORITHMS",
     "ENVIRONMENTS",
     "AlgorithmNotAllowed",
+    "AsyncNotificationFeed",
     "AsyncNotificationVerifier",
     "AsyncTenantGate",
     "AsyncTenantStatusClient",
     "AsyncTenantTransport",
     "CachePolicy",
+    "CatchUpRefused",
     "ChangeTypeMismatch",
     "ClaimMismatch",
     "ContextMismatch",
     "DuplicateDelivery",
+    "FeedPage",
     "FileVersionMismatch",
     "InvalidSignature",
     "InvalidWebhookSignature",
     "KeySetUnavailable",
     "MalformedNotification",
+    "NotificationFeed",
     "NotificationReceiver",
     "NotificationRejected",
     "NotificationVerifier",
+    "PulledNotification",
     "PulledStatus",
     "RetryPolicy",
     "StatusCache",

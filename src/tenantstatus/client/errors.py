@@ -4,6 +4,7 @@
     ├── StatusUnavailable             the state API could not be reached (connection error,
     │                                 timeout, 5xx after retries) and no answer is left to serve
     ├── UnexpectedResponse            an answer outside the wire contract (4xx, malformed body)
+    │   └── CatchUpRefused            the catch-up feed refused the token (401, 403, 404)
     ├── TenantNotRunning              the gate refused: the tenant's API is not usable now
     │   └── TenantWaitTimeout         `gate.running(ctx)` waited longer than its timeout
     ├── TenantMisdirected             421 again on the tenant's new Endpoint after re-pulling
@@ -36,6 +37,7 @@ from tenantstatus.model import TenantState
 
 __all__ = [
     "AlgorithmNotAllowed",
+    "CatchUpRefused",
     "ChangeTypeMismatch",
     "ClaimMismatch",
     "ContextMismatch",
@@ -65,7 +67,7 @@ class TenantStatusError(Exception):
 
 
 class StatusUnavailable(TenantStatusError):
-    """The state API could not be reached and no (stale) answer is left to serve."""
+    """The service could not be reached (and, for the state API, no stale answer is left)."""
 
     def __init__(
         self,
@@ -89,6 +91,11 @@ class UnexpectedResponse(TenantStatusError):
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+
+
+class CatchUpRefused(UnexpectedResponse):
+    """The catch-up feed refused: the token is unknown (401) or not this application's
+    (403, 404). Asking again with the same token gives the same answer."""
 
 
 class TenantNotRunning(TenantStatusError):

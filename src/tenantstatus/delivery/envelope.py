@@ -11,7 +11,7 @@ from tenantstatus.store.push_records import Delivery
 from tenantstatus.tokens import SigningKeyRing, notification_claims
 from tenantstatus.webhook_signature import sign_webhook
 
-__all__ = ["TEST_HEADER", "Envelope", "seal_envelope"]
+__all__ = ["TEST_HEADER", "Envelope", "notification_body", "notification_token", "seal_envelope"]
 
 _USER_AGENT = f"tenantstatus/{__version__}"
 #: On test notifications, as SuperOffice's CRM webhooks send it. Not signed: a hint for
@@ -27,16 +27,11 @@ class Envelope:
     headers: dict[str, str]
 
 
-def seal_envelope(
-    delivery: Delivery,
-    *,
-    ring: SigningKeyRing,
-    issuer: str,
-    webhook_secrets: list[str],
-    now: datetime,
-) -> Envelope:
-    """Build the notification with a fresh token and the Standard Webhooks headers."""
-    token = ring.sign(
+def notification_token(
+    delivery: Delivery, *, ring: SigningKeyRing, issuer: str, now: datetime
+) -> str:
+    """A fresh token for `delivery`, signed by `ring` at `now`."""
+    return ring.sign(
         notification_claims(
             issuer=issuer,
             audience=delivery.application_id,
@@ -48,7 +43,11 @@ def seal_envelope(
             test=delivery.test,
         )
     )
-    body = StateChangeNotification(
+
+
+def notification_body(delivery: Delivery, token: str) -> bytes:
+    """The exact wire body of `delivery`, carrying `token`."""
+    return StateChangeNotification(
         change_type=int(delivery.change_type),
         context_identifier=delivery.context_identifier,
         version_name=delivery.version_name,
@@ -56,6 +55,20 @@ def seal_envelope(
         token=token,
         public_endpoint=delivery.public_endpoint,
     ).to_json()
+
+
+def seal_envelope(
+    delivery: Delivery,
+    *,
+    ring: SigningKeyRing,
+    issuer: str,
+    webhook_secrets: list[str],
+    now: datetime,
+) -> Envelope:
+    """Build the notification with a fresh token and the Standard Webhooks headers."""
+    body = notification_body(
+        delivery, notification_token(delivery, ring=ring, issuer=issuer, now=now)
+    )
     timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/json",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from tenantstatus.__about__ import __version__
 from tenantstatus.clock import Clock, SystemClock
 from tenantstatus.config import Settings
 from tenantstatus.delivery.assembly import open_delivery, url_policy
+from tenantstatus.delivery.page_signing import PageSigner
 from tenantstatus.delivery.retention import DeliveryRetention
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.apidocs import api_docs_router
@@ -38,7 +40,7 @@ from tenantstatus.service.notices import routes as notice_routes
 from tenantstatus.service.openapi import install_openapi
 from tenantstatus.service.portal import FORM_MAX_BYTES, FORM_PATHS, portal_router
 from tenantstatus.service.problems import install_error_handlers, problem
-from tenantstatus.service.push import key_routes, test_routes, wellknown
+from tenantstatus.service.push import catchup_routes, key_routes, test_routes, wellknown
 from tenantstatus.service.push import routes as push_routes
 from tenantstatus.service.push.applications import ApplicationService
 from tenantstatus.service.services import Services, ServicesDep
@@ -107,6 +109,8 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         clock=clock,
         metrics=metrics,
         issuer=settings.resolved_public_url,
+        # RSA signs with the GIL released: a catch-up page is signed on every core.
+        page_signer=PageSigner(min(4, os.cpu_count() or 1) if settings.signing_threads else 0),
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
     retention = DeliveryRetention(
@@ -158,6 +162,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
             await scheduler.stop()
             await retention.stop()
             await delivery.stop()
+            services.page_signer.close()
             await store.close()
 
     app = FastAPI(
@@ -175,6 +180,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     app.include_router(notice_routes.router)
     app.include_router(push_routes.router)
     app.include_router(test_routes.router)
+    app.include_router(catchup_routes.router)
     app.include_router(key_routes.router)
     app.include_router(wellknown.router)
     app.include_router(status_router(public_overview=settings.status_public))

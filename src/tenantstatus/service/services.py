@@ -10,7 +10,7 @@ dependency, or reads it with `services_of(request)`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from tenantstatus.clock import Clock
 from tenantstatus.delivery.control import DeliveryControl
+from tenantstatus.delivery.page_signing import PageSigner
 from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.metrics import ServiceMetrics
@@ -42,6 +43,8 @@ class Services:
     clock: Clock
     metrics: ServiceMetrics
     issuer: str
+    #: Signs the catch-up feed's pages (`GET /admin/applications/{id}/notifications`).
+    page_signer: PageSigner = field(default_factory=lambda: PageSigner(0))
     operator_auth: OperatorAuth | None = None
     ready: bool = False
 

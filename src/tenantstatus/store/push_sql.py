@@ -36,6 +36,21 @@ from tenantstatus.store.schema import (
 
 __all__ = ["PushSql", "enqueue_notifications"]
 
+# PostgreSQL hands out `seq` values before commit, so two writers may commit out of
+# order and a feed read between them would skip the lower seq for good. Every writer of
+# deliveries holds this advisory lock shared until it commits; the feed takes it
+# exclusively for an instant to learn the highest seq no writer still holds.
+_OUTBOX_WRITERS_LOCK = 0x7453_4F42  # "tSOB"
+_LOCK_SHARED = sa.text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(
+    key=_OUTBOX_WRITERS_LOCK
+)
+_LOCK_EXCLUSIVE = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_OUTBOX_WRITERS_LOCK)
+# None until the first nextval: then no seq is settled yet.
+_LAST_SEQ = sa.text(
+    "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('deliveries', 'seq')"
+    "::regclass), 0)"
+)
+
 _PENDING = DeliveryStatus.PENDING.value
 _FINISHED = (
     DeliveryStatus.DELIVERED.value,
@@ -184,6 +199,7 @@ async def enqueue_notifications(
         )
         enabled.update({application_id: bool(on) for application_id, on in relocked})
     application_ids = list(enabled)
+    await hold_outbox_writer_lock(connection)
     await connection.execute(
         deliveries.insert(),
         [
@@ -205,6 +221,12 @@ async def enqueue_notifications(
         ],
     )
     return len(application_ids)
+
+
+async def hold_outbox_writer_lock(connection: AsyncConnection) -> None:
+    """Before inserting deliveries on PostgreSQL: hold the writers' lock until commit."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_LOCK_SHARED)
 
 
 class PushSql:
@@ -523,6 +545,30 @@ class PushSql:
         async with self._engine.connect() as connection:
             return [_delivery(row, row.attempts_made) for row in await connection.execute(query)]
 
+    async def notification_feed(
+        self, application_id: str, *, after_seq: int, limit: int
+    ) -> list[Delivery]:
+        """The application's deliveries with `seq` above `after_seq`, oldest first.
+
+        Only committed rows below every writer still in flight: a later read never
+        finds a row below a seq this one returned (the catch-up cursor has no gaps).
+        """
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.application_id == application_id)
+            .where(deliveries.c.seq > after_seq)
+            .order_by(deliveries.c.seq)
+            .limit(limit)
+        )
+        if not self._is_sqlite:
+            # SQLite has one writer at a time: seq order is commit order there.
+            async with self._writer.begin() as connection:
+                await connection.execute(_LOCK_EXCLUSIVE)
+                settled = int(await connection.scalar(_LAST_SEQ) or 0)
+            query = query.where(deliveries.c.seq <= settled)
+        async with self._engine.connect() as connection:
+            return [_delivery(row) for row in await connection.execute(query)]
+
     async def get_delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
         """One delivery with every attempt, oldest first."""
         async with self._engine.connect() as connection:
@@ -639,6 +685,7 @@ class PushSql:
             "test": True,
         }
         async with self._writer.begin() as connection:
+            await hold_outbox_writer_lock(connection)
             await connection.execute(deliveries.insert().values(**values))
             row = (
                 await connection.execute(

@@ -259,6 +259,11 @@ class PushStore(Protocol):
     async def get_delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
         """One delivery with every attempt, oldest first."""
 
+    async def notification_feed(
+        self, application_id: str, *, after_seq: int, limit: int
+    ) -> list[Delivery]:
+        """The application's committed deliveries after `after_seq`, oldest first, no gaps."""
+
     async def requeue(self, delivery_ids: Sequence[str], now: datetime) -> int:
         """Send deliveries again from the first step of the schedule; held ones stay held."""
 
