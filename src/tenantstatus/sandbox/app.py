@@ -7,7 +7,8 @@
 Requests under `/sim` go to the installations; everything else is the service as
 `tenantstatus serve` runs it. When the service has started, the sandbox creates the
 scenario's tenants, registers one application per notify URL (approved by every
-tenant), reports what it made (`on_ready`) and starts playing the scenario.
+tenant), reports what it made (`on_ready`) and starts playing the scenario, and, with
+the scenario's `tooling`, the platform's tooling (`PlatformTooling`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tenantstatus.sandbox.installations import PREFIX, InstallationSite
 from tenantstatus.sandbox.player import PlayedOperation, ScenarioPlayer
 from tenantstatus.sandbox.releases import Release
 from tenantstatus.sandbox.scenario import Scenario
+from tenantstatus.sandbox.tooling import PlatformTooling
 from tenantstatus.service import compose_app
 from tenantstatus.service.auth import new_token
 from tenantstatus.service.push.applications import ApplicationService
@@ -112,6 +114,7 @@ class SandboxInfo:
     applications: tuple[RegisteredApplication, ...] = ()
     steps: tuple[str, ...] = ()
     stats_url: str = ""
+    tooling: str | None = None  # what the simulated platform tooling does, if it plays
 
     def to_json(self) -> dict[str, Any]:
         """Everything, PascalCase keys, for `tenantstatus sandbox --json`."""
@@ -142,6 +145,7 @@ class SandboxInfo:
                 for application in self.applications
             ],
             "Steps": list(self.steps),
+            "Tooling": self.tooling,
         }
 
 
@@ -175,8 +179,18 @@ class Sandbox:
             notice=scenario.notice,
             known=tuple(tenant.context_identifier for tenant in scenario.tenants),
             scenario_view=lambda: self.player.view(),
+            tooling_view=lambda: None if self.tooling is None else self.tooling.view(),
         )
         self.player = ScenarioPlayer(self.tenants, scenario, self.site.endpoint, report=on_played)
+        self.tooling: PlatformTooling | None = None
+        if scenario.tooling is not None:
+            # Through the operator API, as the platform's own tooling: over the loopback.
+            self.tooling = PlatformTooling(
+                scenario.tooling,
+                base_url=_local_url(settings.host, settings.port),
+                token=self.operator_token,
+                report=on_played,
+            )
         self.info: SandboxInfo | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -213,6 +227,8 @@ class Sandbox:
                 return {"type": "lifespan.shutdown"}
             message = await receive()
             if message["type"] == "lifespan.shutdown":
+                if self.tooling is not None:
+                    await self.tooling.stop()
                 await self.player.stop()
             return message
 
@@ -235,9 +251,12 @@ class Sandbox:
             applications=tuple(applications),
             steps=tuple(step.describe() for step in self.scenario.steps),
             stats_url=f"{base}{PREFIX}/_stats",
+            tooling=None if self.scenario.tooling is None else self.scenario.tooling.describe(),
         )
         self.on_ready(self.info)
         self.player.start()
+        if self.tooling is not None:
+            self.tooling.start()
         return self.info
 
     async def _seed(self) -> list[Tenant]:
@@ -290,6 +309,13 @@ class Sandbox:
             token=credentials.token,
             secret=credentials.secret,
         )
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where this process reaches its own server: loopback when it listens everywhere."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def create_sandbox(

@@ -9,7 +9,8 @@ A scenario is a JSON document; every key is optional:
         {"At": "1m", "ContextIdentifier": "Cust10001", "Operation": "upgrade",
          "For": "30s", "Every": "10m"},
         {"At": "3m", "ContextIdentifier": "Cust10001", "Operation": "move", "To": "sod3"}
-      ]
+      ],
+      "Tooling": {"Duration": "30s", "Late": 0.05, "Fail": 0.02, "Seed": 7}
     }
 
     >>> scenario = Scenario.from_json(path.read_bytes())
@@ -17,7 +18,8 @@ A scenario is a JSON document; every key is optional:
     [<Operation.UPGRADE: 'upgrade'>, <Operation.MOVE: 'move'>]
 
 Durations are seconds (a number) or a string with a unit: `"500ms"`, `"30s"`, `"5m"`,
-`"1h"`. Offsets (`At`) count from the moment the sandbox is ready.
+`"1h"`. Offsets (`At`) count from the moment the sandbox is ready. `Tooling` (see
+`tooling_script`) makes the sandbox finish every upgrade and restore, however started.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any
 
 from tenantstatus.lifecycle import Operation, OperationRequest
 from tenantstatus.model import TenantState, is_valid_context_identifier
+from tenantstatus.sandbox.scenario_values import ScenarioError, known_keys, parse_duration
+from tenantstatus.sandbox.tooling_script import ToolingScript
 
 __all__ = [
     "DEFAULT_NOTICE",
@@ -63,10 +67,8 @@ FINISHING: Mapping[Operation, Operation] = MappingProxyType(
 
 # On the platform these come without warning; everything else is a planned window.
 _UNPLANNED = frozenset({Operation.MOVE, Operation.INCIDENT})
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _HOST = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-_SCENARIO_KEYS = frozenset({"Notice", "Tenants", "Steps"})
+_SCENARIO_KEYS = frozenset({"Notice", "Tenants", "Steps", "Tooling"})
 _TENANT_KEYS = frozenset({"ContextIdentifier", "Host", "State", "VersionName", "FileVersion"})
 _STEP_KEYS = frozenset(
     {
@@ -85,30 +87,9 @@ _STEP_KEYS = frozenset(
 )
 
 
-class ScenarioError(ValueError):
-    """The scenario document cannot be played; the message says where and why."""
-
-
 def is_valid_host(host: str) -> bool:
     """True for a simulated host name such as `sod2`: lowercase letters, digits and `-`."""
     return _HOST.fullmatch(host) is not None
-
-
-def parse_duration(value: object, where: str = "duration") -> float:
-    """Seconds from a number or a string such as `"90s"`, `"5m"`, `"500ms"`, `"1h"`."""
-    if isinstance(value, bool):
-        raise ScenarioError(f"{where}: expected seconds or a string like '30s', got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
-        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
-    else:
-        raise ScenarioError(
-            f"{where}: expected seconds or a string like '500ms', '30s', '5m', '1h', got {value!r}"
-        )
-    if not seconds >= 0 or seconds == float("inf"):
-        raise ScenarioError(f"{where}: must be a finite number of seconds, at least 0")
-    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +172,16 @@ DEFAULT_TENANTS = _default_tenants()
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Tenants to create, the notice installations give, and steps to play."""
+    """Tenants to create, the notice installations give, steps to play, and the tooling.
+
+    With `tooling`, the sandbox plays the platform's tooling: it finishes every upgrade
+    and restore it sees, as the script says.
+    """
 
     tenants: tuple[SimulatedTenant, ...] = DEFAULT_TENANTS
     steps: tuple[Step, ...] = ()
     notice: float = DEFAULT_NOTICE
+    tooling: ToolingScript | None = None
 
     @classmethod
     def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Scenario:
@@ -206,7 +192,7 @@ class Scenario:
             except ValueError as exc:
                 raise ScenarioError(f"not JSON: {exc}") from None
         data = _object(document, "the scenario")
-        _known_keys(data, _SCENARIO_KEYS, "the scenario")
+        known_keys(data, _SCENARIO_KEYS, "the scenario")
         notice = parse_duration(data.get("Notice", DEFAULT_NOTICE), "Notice")
         tenants = (
             tuple(
@@ -224,7 +210,8 @@ class Scenario:
             _step(item, f"Steps[{i}]", set(names))
             for i, item in enumerate(_array(data.get("Steps", []), "Steps"))
         )
-        return cls(tenants=tenants, steps=steps, notice=notice)
+        tooling = ToolingScript.from_json(data["Tooling"]) if "Tooling" in data else None
+        return cls(tenants=tenants, steps=steps, notice=notice, tooling=tooling)
 
     def tenant(self, context_identifier: str) -> SimulatedTenant | None:
         """The scenario's tenant with this id."""
@@ -244,15 +231,6 @@ def _array(value: object, where: str) -> Sequence[Any]:
     if not isinstance(value, list):
         raise ScenarioError(f"{where}: expected a JSON array, got {type(value).__name__}")
     return value
-
-
-def _known_keys(data: Mapping[str, Any], known: frozenset[str], where: str) -> None:
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ScenarioError(
-            f"{where}: unknown key {', '.join(map(repr, unknown))}; known: "
-            f"{', '.join(sorted(known))}"
-        )
 
 
 def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -282,7 +260,7 @@ def _host(data: Mapping[str, Any], key: str, where: str) -> str | None:
 
 def _tenant(item: object, where: str) -> SimulatedTenant:
     data = _object(item, where)
-    _known_keys(data, _TENANT_KEYS, where)
+    known_keys(data, _TENANT_KEYS, where)
     state_name = _text(data, "State", where) or TenantState.Running.name
     state = TenantState.from_name(state_name)
     if state is None or state in (TenantState.Deleted, TenantState.Deleting):
@@ -298,7 +276,7 @@ def _tenant(item: object, where: str) -> SimulatedTenant:
 
 def _step(item: object, where: str, tenants: set[str]) -> Step:
     data = _object(item, where)
-    _known_keys(data, _STEP_KEYS, where)
+    known_keys(data, _STEP_KEYS, where)
     context_identifier = _context_identifier(data, where)
     if context_identifier not in tenants:
         raise ScenarioError(
