@@ -238,7 +238,7 @@ def _with_tooling(scenario: Scenario, options: dict[str, object]) -> Scenario:
     try:
         return replace(scenario, tooling=ToolingScript.from_json(merged, "--upgrade-*"))
     except ScenarioError as exc:
-        _fail(USAGE, str(exc))
+        _fail(USAGE, f"{exc}; change the --upgrade-* options or the scenario's Tooling")
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -1,0 +1,203 @@
+"""The sandbox plays the platform's tooling: a real sandbox process finishes upgrades.
+
+Upgrades started through the operator API, now or scheduled, are finished by the
+sandbox through the same API after their simulated duration; the seed picks exactly
+which ones fail (rolled back with `resume`) or run late (never finished until someone
+does it by hand). A real receiver gets Upgrade then Resume for every finished tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenantstatus.model import format_instant, parse_instant
+from tenantstatus.sandbox.tooling_script import Outcome, ToolingScript
+from tests.sandbox.process import SandboxProcess
+from tests.support.processes import CLI
+from tests.support.receivers import Receiver
+
+pytestmark = pytest.mark.e2e
+
+OLD, NEW = "11.10.0", "11.11.0"
+UPGRADE = {"Operation": "upgrade", "VersionName": "Release 11.11", "FileVersion": NEW}
+SCRIPT = ToolingScript(duration=1.5, jitter=0.3, late=0.1, fail=0.1, seed=11)
+TENANTS = [f"Cust{n}" for n in range(20_001, 20_031)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def _scenario(tenants: list[str], tooling: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Notice": 0,
+        "Tenants": [{"ContextIdentifier": ctx, "FileVersion": OLD} for ctx in tenants],
+        "Tooling": tooling,
+    }
+
+
+def _wait(check: Callable[[], bool], what: str, sandbox: SandboxProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout}s:\n{sandbox.stats().get('Tooling')}")
+        time.sleep(0.1)
+
+
+def _notifications(receiver: Receiver, name: str) -> dict[str, list[tuple[int, str]]]:
+    """Per tenant, each notification once (by webhook-id), in the order it arrived."""
+    seen: set[str] = set()
+    found: dict[str, list[tuple[int, str]]] = {}
+    for request in receiver.received(name):
+        if request.headers["webhook-id"] in seen:
+            continue
+        seen.add(request.headers["webhook-id"])
+        body = json.loads(request.body)
+        found.setdefault(body["ContextIdentifier"], []).append(
+            (body["ChangeType"], body["FileVersion"])
+        )
+    return found
+
+
+def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_share(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    fates = {ctx: SCRIPT.fate(ctx, 0).outcome for ctx in TENANTS}
+    done = sorted(ctx for ctx, fate in fates.items() if fate is Outcome.DONE)
+    failed = sorted(ctx for ctx, fate in fates.items() if fate is Outcome.FAILED)
+    late = sorted(ctx for ctx, fate in fates.items() if fate is Outcome.LATE)
+    # Each tenant draws its fate from the seed: over these thirty, seed 11 makes two fail
+    # and two late. Pinned, so a change to the draw is a decision.
+    assert (len(done), len(failed), len(late)) == (26, 2, 2), (failed, late)
+
+    script = {k: v for k, v in SCRIPT.to_json().items() if v is not None}
+    sandbox = SandboxProcess(
+        tmp_path, scenario=_scenario(TENANTS, script), notify=[f"{receiver.url}/ok/roll"]
+    ).start()
+    try:
+        assert "fail and roll back" in sandbox.info["Tooling"]
+        at = format_instant(datetime.now(UTC) + timedelta(seconds=3))
+        with sandbox.admin() as admin:
+            # Half now, as `tenant op CTX upgrade`; half on the schedule, as a rollout does.
+            for i, ctx in enumerate(TENANTS):
+                body = UPGRADE if i % 2 == 0 else {**UPGRADE, "At": at}
+                answer = admin.post(f"/admin/tenants/{ctx}/operations", json=body)
+                assert answer.status_code in (200, 202), answer.text
+
+            def tooling() -> dict[str, Any]:
+                view: dict[str, Any] = sandbox.stats()["Tooling"]
+                return view
+
+            _wait(
+                lambda: tooling()["Completed"] + tooling()["Failed"] == len(done) + len(failed),
+                "every upgrade not late finished",
+                sandbox,
+                90,
+            )
+            stats = tooling()
+            assert (stats["Completed"], stats["Failed"], stats["Held"]) == (26, 2, 2)
+            assert (stats["InProgress"], stats["GivenUp"], stats["FinishedElsewhere"]) == (0, 0, 0)
+
+            def state(ctx: str) -> tuple[str, str]:
+                tenant = admin.get(f"/admin/tenants/{ctx}").json()["Tenant"]
+                return tenant["State"], tenant["FileVersion"]
+
+            assert {ctx: state(ctx) for ctx in done} == {ctx: ("Running", NEW) for ctx in done}
+            assert {ctx: state(ctx) for ctx in failed} == {ctx: ("Running", OLD) for ctx in failed}
+            offline = ("OfflineMaintenance", OLD)
+            assert {ctx: state(ctx) for ctx in late} == {ctx: offline for ctx in late}
+
+            # The history says who finished them: the operator API, as the tooling calls it.
+            history = admin.get(f"/admin/tenants/{failed[0]}").json()["History"]
+            assert [h["Operation"] for h in history[:2]] == ["resume", "upgrade"]
+
+            # Upgrade, then Resume; a rollback's Resume carries the old version back.
+            expected = {ctx: [(0, NEW), (3, NEW)] for ctx in done}
+            expected |= {ctx: [(0, NEW), (3, OLD)] for ctx in failed}
+            expected |= {ctx: [(0, NEW)] for ctx in late}
+            _wait(
+                lambda: _notifications(receiver, "roll") == expected,
+                "every notification arrived",
+                sandbox,
+                30,
+            )
+
+            # A late one, finished by hand: the tooling lets go of it.
+            answer = admin.post(
+                f"/admin/tenants/{late[0]}/operations", json={"Operation": "upgrade-done"}
+            )
+            assert answer.status_code == 200, answer.text
+            _wait(lambda: tooling()["Held"] == 1, "the late one let go", sandbox, 20)
+            assert tooling()["FinishedElsewhere"] == 1
+            _wait(
+                lambda: _notifications(receiver, "roll")[late[0]] == [(0, NEW), (3, NEW)],
+                "the hand-finished Resume",
+                sandbox,
+                30,
+            )
+    finally:
+        sandbox.stop()
+    outcomes = {(p["ContextIdentifier"], p["Outcome"]) for p in sandbox.played()}
+    assert outcomes == (
+        {(ctx, "done") for ctx in done}
+        | {(ctx, "failed") for ctx in failed}
+        | {(ctx, "held") for ctx in late}
+    )
+
+
+def test_the_tooling_works_on_no_more_upgrades_at_once_than_its_cap(tmp_path: Path) -> None:
+    tenants = [f"Cust{n}" for n in range(30_001, 30_013)]
+    cap, duration = 4, 1.0
+    args = ["--upgrade-duration", "1s", "--upgrade-jitter", "0", "--upgrade-concurrency", "4"]
+    scenario = {k: v for k, v in _scenario(tenants, {}).items() if k != "Tooling"}
+    sandbox = SandboxProcess(tmp_path, scenario=scenario, args=args).start()
+    try:
+        assert "at most 4 at once" in sandbox.info["Tooling"]
+        with sandbox.admin() as admin:
+            for ctx in tenants:
+                answer = admin.post(f"/admin/tenants/{ctx}/operations", json=UPGRADE)
+                assert answer.status_code == 200, answer.text
+            waiting_seen = 0
+            deadline = time.monotonic() + 60
+            while (stats := sandbox.stats()["Tooling"])["Completed"] < len(tenants):
+                assert stats["InProgress"] <= cap, stats
+                waiting_seen = max(waiting_seen, stats["Waiting"])
+                assert time.monotonic() < deadline, stats
+                time.sleep(0.05)
+            assert stats["PeakInProgress"] == cap
+            assert waiting_seen > 0
+            history = [admin.get(f"/admin/tenants/{ctx}").json()["History"] for ctx in tenants]
+    finally:
+        sandbox.stop()
+    started = min(parse_instant(h[1]["At"]) for h in history)
+    finished = sorted(parse_instant(h[0]["At"]) for h in history)
+    # Four slots of one second each: the k-th upgrade to finish cannot finish sooner.
+    for k, instant in enumerate(finished, start=1):
+        assert (instant - started).total_seconds() >= math.ceil(k / cap) * duration - 0.05
+
+
+def test_tooling_options_that_cannot_hold_are_refused_in_one_line() -> None:
+    result = subprocess.run(
+        [*CLI, "sandbox", "--port", "1", "--upgrade-late", "0.7", "--upgrade-fail", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: Tooling: Late and Fail add up to more than 1; change the --upgrade-* "
+        "options or the scenario's Tooling"
+    ]
