@@ -48,11 +48,18 @@ def _scenario(tenants: list[str], tooling: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _wait(check: Callable[[], bool], what: str, sandbox: SandboxProcess, timeout: float) -> None:
+def _wait(
+    check: Callable[[], bool],
+    what: str,
+    sandbox: SandboxProcess,
+    timeout: float,
+    show: Callable[[], object] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s:\n{sandbox.stats().get('Tooling')}")
+            seen = show() if show is not None else sandbox.stats().get("Tooling")
+            raise AssertionError(f"not {what} within {timeout}s:\n{seen}")
         time.sleep(0.1)
 
 
@@ -132,6 +139,7 @@ def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_sha
                 "every notification arrived",
                 sandbox,
                 30,
+                show=lambda: _notifications(receiver, "roll"),
             )
 
             # A late one, finished by hand: the tooling lets go of it.
@@ -186,6 +194,62 @@ def test_the_tooling_works_on_no_more_upgrades_at_once_than_its_cap(tmp_path: Pa
     # Four slots of one second each: the k-th upgrade to finish cannot finish sooner.
     for k, instant in enumerate(finished, start=1):
         assert (instant - started).total_seconds() >= math.ceil(k / cap) * duration - 0.05
+
+
+def test_the_tooling_finishes_any_upgrade_or_restore_also_one_begun_before_it_started(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    begun, other = "Cust40001", "Cust40002"
+    scenario = {k: v for k, v in _scenario([begun, other], {}).items() if k != "Tooling"}
+    first = SandboxProcess(tmp_path, scenario=scenario).start()
+    try:
+        with first.admin() as admin:
+            answer = admin.post(f"/admin/tenants/{begun}/operations", json=UPGRADE)
+            assert answer.status_code == 200, answer.text
+    finally:
+        first.stop()
+    args = ["--upgrade-duration", "0.5s", "--upgrade-jitter", "0"]
+    notify = [f"{receiver.url}/ok/any"]
+    sandbox = SandboxProcess(tmp_path, scenario=scenario, args=args, notify=notify).start()
+    try:
+        with sandbox.admin() as admin:
+
+            def finished(count: int) -> Callable[[], bool]:
+                return lambda: bool(sandbox.stats()["Tooling"]["Completed"] == count)
+
+            # The upgrade left under way by the sandbox before, without tooling.
+            _wait(finished(1), "the earlier upgrade finished", sandbox, 30)
+            for body in (
+                {"Operation": "restore"},
+                UPGRADE,
+                {**UPGRADE, "VersionName": "Release 11.12", "FileVersion": "11.12.0"},
+            ):
+                done = sandbox.stats()["Tooling"]["Completed"]
+                answer = admin.post(f"/admin/tenants/{other}/operations", json=body)
+                assert answer.status_code == 200, answer.text
+                _wait(finished(done + 1), f"{body['Operation']} finished", sandbox, 30)
+            history = admin.get(f"/admin/tenants/{other}").json()["History"]
+            assert [h["Operation"] for h in history[:6]] == [
+                "upgrade-done",
+                "upgrade",
+                "upgrade-done",
+                "upgrade",
+                "restore-done",
+                "restore",
+            ]
+            expected = {
+                begun: [(3, NEW)],
+                other: [(1, OLD), (0, NEW), (3, NEW), (0, "11.12.0"), (3, "11.12.0")],
+            }
+            _wait(
+                lambda: _notifications(receiver, "any") == expected,
+                "every notification arrived",
+                sandbox,
+                30,
+                show=lambda: _notifications(receiver, "any"),
+            )
+    finally:
+        sandbox.stop()
 
 
 def test_tooling_options_that_cannot_hold_are_refused_in_one_line() -> None:

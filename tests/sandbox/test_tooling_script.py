@@ -85,3 +85,11 @@ def test_a_tooling_script_with_a_mistake_is_refused_with_where_and_why(
 ) -> None:
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
         Scenario.from_json('{"Tooling": ' + tooling + "}")
+
+
+def test_a_step_may_not_finish_what_the_tooling_finishes() -> None:
+    step = '{"At": 1, "ContextIdentifier": "Cust10001", "Operation": "upgrade", "For": 5}'
+    with pytest.raises(ScenarioError, match=r"Steps\[0\]\.For: the tooling finishes every upgrade"):
+        Scenario.from_json('{"Tooling": {}, "Steps": [' + step + "]}")
+    suspend = step.replace("upgrade", "suspend")
+    assert Scenario.from_json('{"Tooling": {}, "Steps": [' + suspend + "]}").tooling is not None

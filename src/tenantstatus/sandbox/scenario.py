@@ -65,6 +65,8 @@ FINISHING: Mapping[Operation, Operation] = MappingProxyType(
     }
 )
 
+# What the tooling reports, so a step must not finish it too.
+_TOOLING_FINISHES = frozenset({Operation.UPGRADE_DONE, Operation.RESTORE_DONE})
 # On the platform these come without warning; everything else is a planned window.
 _UNPLANNED = frozenset({Operation.MOVE, Operation.INCIDENT})
 _HOST = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -182,6 +184,16 @@ class Scenario:
     steps: tuple[Step, ...] = ()
     notice: float = DEFAULT_NOTICE
     tooling: ToolingScript | None = None
+
+    def __post_init__(self) -> None:
+        if self.tooling is None:
+            return
+        for i, step in enumerate(self.steps):
+            if step.finishing in _TOOLING_FINISHES:
+                raise ScenarioError(
+                    f"Steps[{i}].For: the tooling finishes every {step.operation} itself; "
+                    "leave out For (or the Tooling)"
+                )
 
     @classmethod
     def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Scenario:
