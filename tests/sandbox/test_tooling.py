@@ -116,6 +116,7 @@ def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_sha
             stats = tooling()
             assert (stats["Completed"], stats["Failed"], stats["Held"]) == (26, 2, 2)
             assert (stats["InProgress"], stats["GivenUp"], stats["FinishedElsewhere"]) == (0, 0, 0)
+            assert stats["CallErrors"] == 0
 
             def state(ctx: str) -> tuple[str, str]:
                 tenant = admin.get(f"/admin/tenants/{ctx}").json()["Tenant"]

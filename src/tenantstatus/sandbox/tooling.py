@@ -123,6 +123,7 @@ class PlatformTooling:
         self._due: asyncio.Queue[_Upgrade] = asyncio.Queue(maxsize=_REPORTERS * 4)
         self._tasks: list[asyncio.Task[None]] = []
         self._origin = 0.0
+        self._reached = False  # the service has answered a look
 
     def start(self) -> None:
         """Start watching and reporting."""
@@ -172,8 +173,10 @@ class PlatformTooling:
             pages = 1
             try:
                 pages = await self._look()
+                self._reached = True
             except httpx.HTTPError as exc:
-                self.counters.call_errors += 1
+                # Before the first answer, the server may not listen yet: not an error.
+                self.counters.call_errors += self._reached
                 log.debug("the tooling could not list offline tenants: %s", exc)
             except Exception:
                 log.exception("the sandbox tooling's look at offline tenants failed")
