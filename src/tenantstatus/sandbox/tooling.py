@@ -25,7 +25,7 @@ import heapq
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from tenantstatus.lifecycle import Activity, Operation
 from tenantstatus.sandbox.player import PlayedOperation
 from tenantstatus.sandbox.tooling_script import Fate, Outcome, ToolingScript
 
-__all__ = ["POLL_INTERVAL", "PlatformTooling"]
+__all__ = ["POLL_INTERVAL", "RETRY_DELAYS", "PlatformTooling", "ToolingCounters"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ _PAGE = 1000
 _MAX_PAGES = 200  # 200,000 offline tenants at most per look
 _REPORTERS = 8
 _CALL_TIMEOUT = 5.0
-_RETRIES = (0.5, 1.0, 2.0, 5.0)  # seconds before each new try of a failed report
+#: Seconds before each new try of a report that failed; then it is given up.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 _REMEMBERED = 200_000  # finished upgrades remembered, so a stale page cannot restart one
 _FINISHING = {
     Activity.UPGRADING: Operation.UPGRADE_DONE,
@@ -99,12 +100,14 @@ class PlatformTooling:
         token: str,
         report: Callable[[PlayedOperation], None] | None = None,
         poll_interval: float = POLL_INTERVAL,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.script = script
         self.base_url = base_url.rstrip("/")
         self.report = report or (lambda played: None)
         self.poll_interval = poll_interval
+        self.retry_delays = tuple(retry_delays)
         self.counters = ToolingCounters()
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -257,7 +260,8 @@ class PlatformTooling:
             delay = due - loop.time()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._timer_changed.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):  # no task of its own, unlike wait_for
+                        await self._timer_changed.wait()
                 continue
             heapq.heappop(self._timers)
             upgrade = self._in_progress.get(key[0])
@@ -306,12 +310,12 @@ class PlatformTooling:
 
     def _retry(self, upgrade: _Upgrade, why: str) -> None:
         self.counters.call_errors += 1
-        if upgrade.tries >= len(_RETRIES):
+        if upgrade.tries >= len(self.retry_delays):
             self._done(upgrade)
             self.counters.given_up += 1
             self._record(upgrade, "given up", why)
             return
-        delay = _RETRIES[upgrade.tries]
+        delay = self.retry_delays[upgrade.tries]
         upgrade.tries += 1
         upgrade.reporting = False
         self._at(asyncio.get_running_loop().time() + delay, upgrade.key)
