@@ -167,12 +167,14 @@ def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_sha
 
 
 def test_the_tooling_works_on_no_more_upgrades_at_once_than_its_cap(tmp_path: Path) -> None:
-    tenants = [f"Cust{n}" for n in range(30_001, 30_013)]
+    tenants = [f"Cust{n}" for n in range(10_001, 10_013)]
     cap, duration = 4, 1.0
-    args = ["--upgrade-duration", "1s", "--upgrade-jitter", "0", "--upgrade-concurrency", "4"]
-    scenario = {k: v for k, v in _scenario(tenants, {}).items() if k != "Tooling"}
-    sandbox = SandboxProcess(tmp_path, scenario=scenario, args=args).start()
+    args = ["--tenants", "12", "--upgrade-duration", "1s", "--upgrade-jitter", "0"]
+    sandbox = SandboxProcess(tmp_path, args=[*args, "--upgrade-concurrency", "4"]).start()
     try:
+        banner = [(t["ContextIdentifier"], t["Endpoint"]) for t in sandbox.info["Tenants"]]
+        assert [ctx for ctx, _ in banner] == tenants
+        assert ["/sod2/" in endpoint for _, endpoint in banner] == [True, False] * 6
         assert "at most 4 at once" in sandbox.info["Tooling"]
         with sandbox.admin() as admin:
             for ctx in tenants:
@@ -265,4 +267,25 @@ def test_tooling_options_that_cannot_hold_are_refused_in_one_line() -> None:
     assert result.stderr.strip().splitlines() == [
         "error: Tooling: Late and Fail add up to more than 1; change the --upgrade-* "
         "options or the scenario's Tooling"
+    ]
+
+
+def test_numbered_tenants_that_leave_out_a_step_s_tenant_are_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "scenario.json"
+    path.write_text(
+        '{"Steps": [{"At": 1, "ContextIdentifier": "Cust10003", "Operation": "suspend"}]}'
+    )
+    result = subprocess.run(
+        [*CLI, "sandbox", "--port", "1", "--scenario", str(path), "--tenants", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --tenants 2: Steps[0]: Cust10003 is not one of the scenario's Tenants; name "
+        "those tenants in the steps"
     ]

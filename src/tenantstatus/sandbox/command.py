@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError
-from tenantstatus.sandbox.scenario import Scenario, ScenarioError
+from tenantstatus.sandbox.scenario import Scenario, ScenarioError, numbered_tenants
 from tenantstatus.sandbox.tooling_script import ToolingScript
 
 if TYPE_CHECKING:
@@ -49,6 +49,17 @@ def sandbox(
             help="A scenario (JSON): tenants, and operations at offsets. See docs/sandbox.md.",
             exists=True,
             dir_okay=False,
+        ),
+    ] = None,
+    tenant_count: Annotated[
+        int | None,
+        typer.Option(
+            "--tenants",
+            metavar="N",
+            min=1,
+            max=100_000,
+            help="Create N running tenants, Cust10001 up, on sod2 and sod3 in turn, instead "
+            "of the scenario's (its steps must name some of them).",
         ),
     ] = None,
     notify: Annotated[
@@ -171,6 +182,11 @@ def sandbox(
     scenario = _scenario(scenario_file)
     if notice is not None:
         scenario = replace(scenario, notice=notice)
+    if tenant_count is not None:
+        try:
+            scenario = replace(scenario, tenants=numbered_tenants(tenant_count))
+        except ScenarioError as exc:
+            _fail(USAGE, f"--tenants {tenant_count}: {exc}; name those tenants in the steps")
     tooling = {
         "Duration": upgrade_duration,
         "Jitter": upgrade_jitter,

@@ -45,6 +45,7 @@ __all__ = [
     "SimulatedTenant",
     "Step",
     "is_valid_host",
+    "numbered_tenants",
     "parse_duration",
 ]
 
@@ -170,6 +171,15 @@ def _default_tenants() -> tuple[SimulatedTenant, ...]:
 
 #: The tenants of a scenario that names none.
 DEFAULT_TENANTS = _default_tenants()
+_FIRST_NUMBER = 10_001
+_HOSTS = ("sod2", "sod3")
+
+
+def numbered_tenants(count: int) -> tuple[SimulatedTenant, ...]:
+    """`count` running tenants, `Cust10001` up, on `sod2` and `sod3` in turn."""
+    return tuple(
+        SimulatedTenant(f"Cust{_FIRST_NUMBER + i}", _HOSTS[i % len(_HOSTS)]) for i in range(count)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +196,12 @@ class Scenario:
     tooling: ToolingScript | None = None
 
     def __post_init__(self) -> None:
+        names = {tenant.context_identifier for tenant in self.tenants}
+        for i, step in enumerate(self.steps):
+            if step.context_identifier not in names:
+                raise ScenarioError(
+                    f"Steps[{i}]: {step.context_identifier} is not one of the scenario's Tenants"
+                )
         if self.tooling is None:
             return
         for i, step in enumerate(self.steps):
