@@ -106,6 +106,7 @@ def sandbox(
         float | None,
         typer.Option(
             "--upgrade-jitter",
+            metavar="FRACTION",
             min=0,
             max=0.99,
             help="Each duration varies by up to this fraction either way (default 0.2).",
@@ -148,6 +149,7 @@ def sandbox(
         int | None,
         typer.Option(
             "--upgrade-seed",
+            metavar="N",
             help="Seed of the choice of late and failed upgrades and of the durations "
             "(default 0): the same seed picks the same tenants on every run.",
             rich_help_panel=_TOOLING,
@@ -157,6 +159,7 @@ def sandbox(
         int | None,
         typer.Option(
             "--upgrade-concurrency",
+            metavar="N",
             min=1,
             max=100_000,
             help="Upgrades the tooling works on at once; more wait (default 1000).",
