@@ -13,8 +13,10 @@ simulated duration has passed (`ToolingScript.fate`):
 Bounded: at most `concurrency` upgrades in progress (more wait in the service, where
 they are, until a slot frees: nothing queues here), one poller task, one timer task over
 a heap of due instants and a fixed pool of reporters behind a bounded queue, whatever
-the number of tenants. Every outbound call has a timeout; a call that fails is retried
-a few times, then given up (counted). `view()` is the `Tooling` part of `/sim/_stats`.
+the number of tenants. It remembers a counter per tenant it took on and at most
+200,000 finished upgrades. Every outbound call has a timeout; a call that fails is
+retried a few times, then given up (counted). `view()` is the `Tooling` part of
+`/sim/_stats`.
 """
 
 from __future__ import annotations
@@ -211,7 +213,9 @@ class PlatformTooling:
         waiting = 0
         for ctx, key in offline.items():
             current = self._in_progress.get(ctx) or self._held.get(ctx)
-            if (current is not None and current.key == key) or key in self._finished:
+            if current is not None and (current.key == key or current.reporting):
+                continue  # under way; or its report is, and the next look sees what it did
+            if key in self._finished:
                 continue
             if len(self._in_progress) >= self.script.concurrency:
                 waiting += 1
@@ -321,7 +325,8 @@ class PlatformTooling:
         self._at(asyncio.get_running_loop().time() + delay, upgrade.key)
 
     def _done(self, upgrade: _Upgrade) -> None:
-        self._in_progress.pop(upgrade.context_identifier, None)
+        if self._in_progress.get(upgrade.context_identifier) is upgrade:
+            del self._in_progress[upgrade.context_identifier]
         self._finished[upgrade.key] = None
         while len(self._finished) > _REMEMBERED:
             self._finished.popitem(last=False)
