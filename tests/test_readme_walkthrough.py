@@ -1,7 +1,7 @@
 """The README's walkthrough runs as written, against real processes, and prints what it shows.
 
 tests/support/walkthrough.py says how blocks are marked and what their `# ...` lines
-mean. The README's ports (8080, 8090, 9000) are swapped for free ones; nothing else in
+mean. The README's ports (8080, 8090, 8095, 9000) are swapped for free ones; nothing else in
 a command changes, except the `app_...`-style values a reader copies from an output.
 """
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-PORTS = ("8080", "8090", "9000")
+PORTS = ("8080", "8090", "8095", "9000")
 COMMAND_TIMEOUT = 60.0
 SHOWN_TIMEOUT = 90.0  # a long-running block shows what it printed once the scenario played
 
@@ -187,7 +187,8 @@ class Walkthrough:
 
 def _with_free_ports(markdown: str) -> str:
     ports = {port: str(free_port()) for port in PORTS}
-    return re.sub(r"(?<![\w.])(8080|8090|9000)\b", lambda m: ports[m.group(1)], markdown)
+    spelled = "|".join(PORTS)
+    return re.sub(rf"(?<![\w.])({spelled})\b", lambda m: ports[m.group(1)], markdown)
 
 
 SAMPLE = """\

@@ -18,6 +18,7 @@ def test_sandbox_exports() -> None:
         "ScenarioError",
         "SimulatedTenant",
         "Step",
+        "ToolingScript",
         "create_sandbox",
         "parse_duration",
         "sandbox_settings",

@@ -9,7 +9,8 @@ Each simulated tenant's `Endpoint` points back into the sandbox
 document, answers its `/api/v1/...` calls only while it runs, answers 421 on a host it
 moved away from, and counts the calls it got while it was not running
 (`GET /sim/_stats`). A scenario (`Scenario`) plays operations through the real service,
-so they push real signed notifications.
+so they push real signed notifications; with a `ToolingScript`, the sandbox also plays
+the platform's tooling and finishes every upgrade and restore, however started.
 
 The scenario model needs nothing but the client's dependencies; the app
 (`create_sandbox`, `Sandbox`) needs the server extra and is imported on first use.
@@ -29,6 +30,7 @@ from tenantstatus.sandbox.scenario import (
     Step,
     parse_duration,
 )
+from tenantstatus.sandbox.tooling_script import ToolingScript
 
 if TYPE_CHECKING:
     from tenantstatus.sandbox.app import Sandbox, SandboxInfo, create_sandbox, sandbox_settings
@@ -42,6 +44,7 @@ __all__ = [
     "ScenarioError",
     "SimulatedTenant",
     "Step",
+    "ToolingScript",
     "create_sandbox",
     "parse_duration",
     "sandbox_settings",

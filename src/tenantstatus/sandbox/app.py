@@ -7,7 +7,8 @@
 Requests under `/sim` go to the installations; everything else is the service as
 `tenantstatus serve` runs it. When the service has started, the sandbox creates the
 scenario's tenants, registers one application per notify URL (approved by every
-tenant), reports what it made (`on_ready`) and starts playing the scenario.
+tenant), reports what it made (`on_ready`) and starts playing the scenario, and, with
+the scenario's `tooling`, the platform's tooling (`PlatformTooling`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantstatus.clock import Clock
 from tenantstatus.config import Settings
-from tenantstatus.lifecycle import Operation, OperationRequest, Tenant, TransitionRefused
+from tenantstatus.lifecycle import Operation, OperationRequest, Tenant
 from tenantstatus.model import TenantState
 from tenantstatus.retry import RetrySchedule
 from tenantstatus.sandbox.directory import ServiceDirectory
@@ -31,10 +32,11 @@ from tenantstatus.sandbox.installations import PREFIX, InstallationSite
 from tenantstatus.sandbox.player import PlayedOperation, ScenarioPlayer
 from tenantstatus.sandbox.releases import Release
 from tenantstatus.sandbox.scenario import Scenario
+from tenantstatus.sandbox.tooling import PlatformTooling
 from tenantstatus.service import compose_app
 from tenantstatus.service.auth import new_token
 from tenantstatus.service.push.applications import ApplicationService
-from tenantstatus.service.tenants.service import TenantService
+from tenantstatus.service.tenants.service import ImportItem, TenantService
 
 __all__ = [
     "LOCAL_NETWORKS",
@@ -53,6 +55,7 @@ LOCAL_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.
 #: Quicker retries than production, so a receiver that was down catches up in seconds.
 SANDBOX_RETRY_SCHEDULE = RetrySchedule((0, 1, 2, 5, 10, 30, 60, 300))
 _SEED_ACTOR = "sandbox"
+_SEED_BATCH = 1000
 
 
 def sandbox_settings(
@@ -112,6 +115,7 @@ class SandboxInfo:
     applications: tuple[RegisteredApplication, ...] = ()
     steps: tuple[str, ...] = ()
     stats_url: str = ""
+    tooling: str | None = None  # what the simulated platform tooling does, if it plays
 
     def to_json(self) -> dict[str, Any]:
         """Everything, PascalCase keys, for `tenantstatus sandbox --json`."""
@@ -142,6 +146,7 @@ class SandboxInfo:
                 for application in self.applications
             ],
             "Steps": list(self.steps),
+            "Tooling": self.tooling,
         }
 
 
@@ -175,8 +180,18 @@ class Sandbox:
             notice=scenario.notice,
             known=tuple(tenant.context_identifier for tenant in scenario.tenants),
             scenario_view=lambda: self.player.view(),
+            tooling_view=lambda: None if self.tooling is None else self.tooling.view(),
         )
         self.player = ScenarioPlayer(self.tenants, scenario, self.site.endpoint, report=on_played)
+        self.tooling: PlatformTooling | None = None
+        if scenario.tooling is not None:
+            # Through the operator API, as the platform's own tooling: over the loopback.
+            self.tooling = PlatformTooling(
+                scenario.tooling,
+                base_url=_local_url(settings.host, settings.port),
+                token=self.operator_token,
+                report=on_played,
+            )
         self.info: SandboxInfo | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -213,6 +228,8 @@ class Sandbox:
                 return {"type": "lifespan.shutdown"}
             message = await receive()
             if message["type"] == "lifespan.shutdown":
+                if self.tooling is not None:
+                    await self.tooling.stop()
                 await self.player.stop()
             return message
 
@@ -235,15 +252,24 @@ class Sandbox:
             applications=tuple(applications),
             steps=tuple(step.describe() for step in self.scenario.steps),
             stats_url=f"{base}{PREFIX}/_stats",
+            tooling=None if self.scenario.tooling is None else self.scenario.tooling.describe(),
         )
         self.on_ready(self.info)
         self.player.start()
+        if self.tooling is not None:
+            self.tooling.start()
         return self.info
 
     async def _seed(self) -> list[Tenant]:
-        seeded: list[Tenant] = []
+        """Create the scenario's new tenants in bulk, and keep those an earlier run made."""
+        store = self.tenants.store
+        fresh: list[ImportItem] = []
         for simulated in self.scenario.tenants:
             ctx = simulated.context_identifier
+            existing = await store.get_tenant(ctx)
+            if existing is not None:
+                await self._keep(existing, simulated.host)
+                continue
             endpoint = self.site.endpoint(simulated.host, ctx)
             release = Release.of(simulated.version_name, simulated.file_version)
             request = OperationRequest(
@@ -254,14 +280,12 @@ class Sandbox:
                 file_version=release.file_version,
                 version_document=release.document(endpoint),
             )
-            try:
-                outcome, _ = await self.tenants.run(ctx, request, actor=_SEED_ACTOR)
-                seeded.append(outcome.tenant)
-            except TransitionRefused:
-                existing = await self.tenants.store.get_tenant(ctx)
-                if existing is not None:
-                    seeded.append(await self._keep(existing, simulated.host))
-        return seeded
+            fresh.append(ImportItem(ctx, request))
+        # A thousand at a time: one transaction each, where one per tenant took seconds.
+        for start in range(0, len(fresh), _SEED_BATCH):
+            await self.tenants.import_tenants(fresh[start : start + _SEED_BATCH], actor=_SEED_ACTOR)
+        seeded = [await store.get_tenant(t.context_identifier) for t in self.scenario.tenants]
+        return [tenant for tenant in seeded if tenant is not None]
 
     async def _keep(self, tenant: Tenant, host: str) -> Tenant:
         """A tenant from an earlier run on this data directory: move it to this address.
@@ -290,6 +314,13 @@ class Sandbox:
             token=credentials.token,
             secret=credentials.secret,
         )
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where this process reaches its own server: loopback when it listens everywhere."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def create_sandbox(

@@ -3,6 +3,8 @@
 tenantstatus sandbox                                     # three tenants, on port 8080
 tenantstatus sandbox --port 8090 --scenario examples/sandbox-scenario.json \\
     --notify http://127.0.0.1:9000/notify                # push to your receiver
+tenantstatus sandbox --upgrade-duration 30s --upgrade-late 0.05 --upgrade-fail 0.02 \\
+    --upgrade-seed 7                                     # finish upgrades, as the platform
 
 Needs the server extra. Imports nothing of it until the command runs, so the vendor
 commands keep working on a client-only install.
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from tenantstatus.config import DEFAULT_HOST, DEFAULT_PORT, ConfigError
-from tenantstatus.sandbox.scenario import Scenario, ScenarioError
+from tenantstatus.sandbox.scenario import Scenario, ScenarioError, numbered_tenants
+from tenantstatus.sandbox.tooling_script import ToolingScript
 
 if TYPE_CHECKING:
     from tenantstatus.sandbox.app import SandboxInfo
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["sandbox"]
 
 USAGE = 2  # the exit code of a usage error, as click's own
+_TOOLING = "The platform's tooling (finishes upgrades and restores)"
 
 
 def sandbox(
@@ -45,6 +49,17 @@ def sandbox(
             help="A scenario (JSON): tenants, and operations at offsets. See docs/sandbox.md.",
             exists=True,
             dir_okay=False,
+        ),
+    ] = None,
+    tenant_count: Annotated[
+        int | None,
+        typer.Option(
+            "--tenants",
+            metavar="N",
+            min=1,
+            max=100_000,
+            help="Create N running tenants, Cust10001 up, on sod2 and sod3 in turn, instead "
+            "of the scenario's (its steps must name some of them).",
         ),
     ] = None,
     notify: Annotated[
@@ -77,6 +92,80 @@ def sandbox(
         int | None,
         typer.Option("--state-ttl", min=1, help="Seconds a state answer may be cached."),
     ] = None,
+    upgrade_duration: Annotated[
+        str | None,
+        typer.Option(
+            "--upgrade-duration",
+            metavar="DURATION",
+            help="Play the platform's tooling: finish every upgrade and restore after this "
+            "long on average ('30s', '2m'; default 10s with any --upgrade-* option).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_jitter: Annotated[
+        float | None,
+        typer.Option(
+            "--upgrade-jitter",
+            metavar="FRACTION",
+            min=0,
+            max=0.99,
+            help="Each duration varies by up to this fraction either way (default 0.2).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_late: Annotated[
+        float | None,
+        typer.Option(
+            "--upgrade-late",
+            min=0,
+            max=1,
+            metavar="SHARE",
+            help="Share of upgrades that run late, e.g. 0.05 (default 0).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_late_by: Annotated[
+        str | None,
+        typer.Option(
+            "--upgrade-late-by",
+            metavar="DURATION",
+            help="A late upgrade finishes this long after the longest on-time one "
+            "(default: never; finish it by hand with `tenant op CTX upgrade-done`).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_fail: Annotated[
+        float | None,
+        typer.Option(
+            "--upgrade-fail",
+            min=0,
+            max=1,
+            metavar="SHARE",
+            help="Share of upgrades that fail and roll back with `resume` (default 0).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--upgrade-seed",
+            metavar="N",
+            help="Seed of the choice of late and failed upgrades and of the durations "
+            "(default 0): the same seed picks the same tenants on every run.",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
+    upgrade_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--upgrade-concurrency",
+            metavar="N",
+            min=1,
+            max=100_000,
+            help="Upgrades the tooling works on at once; more wait (default 1000).",
+            rich_help_panel=_TOOLING,
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON lines instead of text.")
     ] = False,
@@ -96,6 +185,21 @@ def sandbox(
     scenario = _scenario(scenario_file)
     if notice is not None:
         scenario = replace(scenario, notice=notice)
+    if tenant_count is not None:
+        try:
+            scenario = replace(scenario, tenants=numbered_tenants(tenant_count))
+        except ScenarioError as exc:
+            _fail(USAGE, f"--tenants {tenant_count}: {exc}; name those tenants in the steps")
+    tooling = {
+        "Duration": upgrade_duration,
+        "Jitter": upgrade_jitter,
+        "Late": upgrade_late,
+        "LateBy": upgrade_late_by,
+        "Fail": upgrade_fail,
+        "Seed": upgrade_seed,
+        "Concurrency": upgrade_concurrency,
+    }
+    scenario = _with_tooling(scenario, {k: v for k, v in tooling.items() if v is not None})
     temporary = data_dir is None
     directory = data_dir or Path(tempfile.mkdtemp(prefix="tenantstatus-sandbox-"))
     try:
@@ -142,6 +246,18 @@ def _scenario(path: Path | None) -> Scenario:
         return Scenario.from_json(path.read_bytes())
     except (OSError, ScenarioError) as exc:
         _fail(USAGE, f"--scenario {path}: {exc}")
+
+
+def _with_tooling(scenario: Scenario, options: dict[str, object]) -> Scenario:
+    """The scenario with the `--upgrade-*` options over its `Tooling` (any turns it on)."""
+    if not options:
+        return scenario
+    base = scenario.tooling.to_json() if scenario.tooling is not None else {}
+    merged = {k: v for k, v in {**base, **options}.items() if v is not None}
+    try:
+        return replace(scenario, tooling=ToolingScript.from_json(merged, "--upgrade-*"))
+    except ScenarioError as exc:
+        _fail(USAGE, f"{exc}; change the --upgrade-* options or the scenario's Tooling")
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -194,6 +310,8 @@ class Banner:
             ]
         lines += ["", f"scenario (installations go offline {info.notice:g}s after announcing)"]
         lines += [f"  {step}" for step in info.steps] or ["  no steps"]
+        if info.tooling is not None:
+            lines += ["", f"platform tooling: {info.tooling}"]
         _emit("\n".join([*lines, ""]))
 
     def played(self, played: PlayedOperation) -> None:

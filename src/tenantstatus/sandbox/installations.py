@@ -6,7 +6,7 @@ One server holds every simulated host; the host is a path segment, so a tenant a
     GET  {Endpoint}/api            the API version document; `v1` is {Endpoint}/api/v1/
     ANY  {Endpoint}/api/v1/...     a JSON echo of the call, while the tenant runs
     GET  /sim/_stats               calls per tenant: served, misdirected, in notice and
-                                   while not running
+                                   while not running; and what the tooling did (`Tooling`)
 
 An installation answers `421 Misdirected Request` ("Wrong subdomain used to access
 tenant") on a host the tenant has moved away from, and `503` with `Retry-After` while
@@ -93,6 +93,7 @@ class InstallationSite:
         notice: float,
         known: tuple[str, ...] = (),
         scenario_view: Callable[[], dict[str, Any]] | None = None,
+        tooling_view: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
         self.directory = directory
         self.clock = clock
@@ -100,6 +101,7 @@ class InstallationSite:
         self.notice = notice
         self.counters: dict[str, Counters] = {ctx: Counters() for ctx in known}
         self._scenario_view = scenario_view or (lambda: {})
+        self._tooling_view = tooling_view or (lambda: None)
         self.app = Starlette(
             routes=[
                 Route(PREFIX, self._index, methods=["GET"]),
@@ -214,7 +216,11 @@ class InstallationSite:
                 entry["Host"] = self.host_of(tenant.endpoint)
             tenants[ctx] = entry
         total = sum(c.while_not_running for c in self.counters.values())
-        return JSONResponse({"Tenants": tenants, "WhileNotRunning": total})
+        document: dict[str, Any] = {"Tenants": tenants, "WhileNotRunning": total}
+        tooling = self._tooling_view()
+        if tooling is not None:
+            document["Tooling"] = tooling
+        return JSONResponse(document)
 
     async def _scenario(self, request: Request) -> Response:
         return JSONResponse(self._scenario_view())

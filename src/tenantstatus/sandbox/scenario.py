@@ -9,7 +9,8 @@ A scenario is a JSON document; every key is optional:
         {"At": "1m", "ContextIdentifier": "Cust10001", "Operation": "upgrade",
          "For": "30s", "Every": "10m"},
         {"At": "3m", "ContextIdentifier": "Cust10001", "Operation": "move", "To": "sod3"}
-      ]
+      ],
+      "Tooling": {"Duration": "30s", "Late": 0.05, "Fail": 0.02, "Seed": 7}
     }
 
     >>> scenario = Scenario.from_json(path.read_bytes())
@@ -17,7 +18,8 @@ A scenario is a JSON document; every key is optional:
     [<Operation.UPGRADE: 'upgrade'>, <Operation.MOVE: 'move'>]
 
 Durations are seconds (a number) or a string with a unit: `"500ms"`, `"30s"`, `"5m"`,
-`"1h"`. Offsets (`At`) count from the moment the sandbox is ready.
+`"1h"`. Offsets (`At`) count from the moment the sandbox is ready. `Tooling` (see
+`tooling_script`) makes the sandbox finish every upgrade and restore, however started.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any
 
 from tenantstatus.lifecycle import Operation, OperationRequest
 from tenantstatus.model import TenantState, is_valid_context_identifier
+from tenantstatus.sandbox.scenario_values import ScenarioError, known_keys, parse_duration
+from tenantstatus.sandbox.tooling_script import ToolingScript
 
 __all__ = [
     "DEFAULT_NOTICE",
@@ -41,6 +45,7 @@ __all__ = [
     "SimulatedTenant",
     "Step",
     "is_valid_host",
+    "numbered_tenants",
     "parse_duration",
 ]
 
@@ -61,12 +66,12 @@ FINISHING: Mapping[Operation, Operation] = MappingProxyType(
     }
 )
 
+# What the tooling reports, so a step must not finish it too.
+_TOOLING_FINISHES = frozenset({Operation.UPGRADE_DONE, Operation.RESTORE_DONE})
 # On the platform these come without warning; everything else is a planned window.
 _UNPLANNED = frozenset({Operation.MOVE, Operation.INCIDENT})
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _HOST = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-_SCENARIO_KEYS = frozenset({"Notice", "Tenants", "Steps"})
+_SCENARIO_KEYS = frozenset({"Notice", "Tenants", "Steps", "Tooling"})
 _TENANT_KEYS = frozenset({"ContextIdentifier", "Host", "State", "VersionName", "FileVersion"})
 _STEP_KEYS = frozenset(
     {
@@ -85,30 +90,9 @@ _STEP_KEYS = frozenset(
 )
 
 
-class ScenarioError(ValueError):
-    """The scenario document cannot be played; the message says where and why."""
-
-
 def is_valid_host(host: str) -> bool:
     """True for a simulated host name such as `sod2`: lowercase letters, digits and `-`."""
     return _HOST.fullmatch(host) is not None
-
-
-def parse_duration(value: object, where: str = "duration") -> float:
-    """Seconds from a number or a string such as `"90s"`, `"5m"`, `"500ms"`, `"1h"`."""
-    if isinstance(value, bool):
-        raise ScenarioError(f"{where}: expected seconds or a string like '30s', got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
-        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
-    else:
-        raise ScenarioError(
-            f"{where}: expected seconds or a string like '500ms', '30s', '5m', '1h', got {value!r}"
-        )
-    if not seconds >= 0 or seconds == float("inf"):
-        raise ScenarioError(f"{where}: must be a finite number of seconds, at least 0")
-    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +171,45 @@ def _default_tenants() -> tuple[SimulatedTenant, ...]:
 
 #: The tenants of a scenario that names none.
 DEFAULT_TENANTS = _default_tenants()
+_FIRST_NUMBER = 10_001
+_HOSTS = ("sod2", "sod3")
+
+
+def numbered_tenants(count: int) -> tuple[SimulatedTenant, ...]:
+    """`count` running tenants, `Cust10001` up, on `sod2` and `sod3` in turn."""
+    return tuple(
+        SimulatedTenant(f"Cust{_FIRST_NUMBER + i}", _HOSTS[i % len(_HOSTS)]) for i in range(count)
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Tenants to create, the notice installations give, and steps to play."""
+    """Tenants to create, the notice installations give, steps to play, and the tooling.
+
+    With `tooling`, the sandbox plays the platform's tooling: it finishes every upgrade
+    and restore it sees, as the script says.
+    """
 
     tenants: tuple[SimulatedTenant, ...] = DEFAULT_TENANTS
     steps: tuple[Step, ...] = ()
     notice: float = DEFAULT_NOTICE
+    tooling: ToolingScript | None = None
+
+    def __post_init__(self) -> None:
+        names = {tenant.context_identifier for tenant in self.tenants}
+        for i, step in enumerate(self.steps):
+            if step.context_identifier not in names:
+                raise ScenarioError(
+                    f"Steps[{i}]: {step.context_identifier} is not one of the scenario's Tenants"
+                )
+        if self.tooling is None:
+            return
+        for i, step in enumerate(self.steps):
+            if step.finishing in _TOOLING_FINISHES:
+                raise ScenarioError(
+                    f"Steps[{i}].For: the tooling finishes every {step.operation} itself; "
+                    "leave out For (or the Tooling)"
+                )
 
     @classmethod
     def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Scenario:
@@ -206,7 +220,7 @@ class Scenario:
             except ValueError as exc:
                 raise ScenarioError(f"not JSON: {exc}") from None
         data = _object(document, "the scenario")
-        _known_keys(data, _SCENARIO_KEYS, "the scenario")
+        known_keys(data, _SCENARIO_KEYS, "the scenario")
         notice = parse_duration(data.get("Notice", DEFAULT_NOTICE), "Notice")
         tenants = (
             tuple(
@@ -224,7 +238,8 @@ class Scenario:
             _step(item, f"Steps[{i}]", set(names))
             for i, item in enumerate(_array(data.get("Steps", []), "Steps"))
         )
-        return cls(tenants=tenants, steps=steps, notice=notice)
+        tooling = ToolingScript.from_json(data["Tooling"]) if "Tooling" in data else None
+        return cls(tenants=tenants, steps=steps, notice=notice, tooling=tooling)
 
     def tenant(self, context_identifier: str) -> SimulatedTenant | None:
         """The scenario's tenant with this id."""
@@ -244,15 +259,6 @@ def _array(value: object, where: str) -> Sequence[Any]:
     if not isinstance(value, list):
         raise ScenarioError(f"{where}: expected a JSON array, got {type(value).__name__}")
     return value
-
-
-def _known_keys(data: Mapping[str, Any], known: frozenset[str], where: str) -> None:
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ScenarioError(
-            f"{where}: unknown key {', '.join(map(repr, unknown))}; known: "
-            f"{', '.join(sorted(known))}"
-        )
 
 
 def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -282,7 +288,7 @@ def _host(data: Mapping[str, Any], key: str, where: str) -> str | None:
 
 def _tenant(item: object, where: str) -> SimulatedTenant:
     data = _object(item, where)
-    _known_keys(data, _TENANT_KEYS, where)
+    known_keys(data, _TENANT_KEYS, where)
     state_name = _text(data, "State", where) or TenantState.Running.name
     state = TenantState.from_name(state_name)
     if state is None or state in (TenantState.Deleted, TenantState.Deleting):
@@ -298,7 +304,7 @@ def _tenant(item: object, where: str) -> SimulatedTenant:
 
 def _step(item: object, where: str, tenants: set[str]) -> Step:
     data = _object(item, where)
-    _known_keys(data, _STEP_KEYS, where)
+    known_keys(data, _STEP_KEYS, where)
     context_identifier = _context_identifier(data, where)
     if context_identifier not in tenants:
         raise ScenarioError(
