@@ -21,6 +21,7 @@ from tenantstatus.service.problems import problem
 from tenantstatus.service.services import services_of
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
 from tenantstatus.service.status.badge import badge_for
+from tenantstatus.service.status.calendar_routes import add_calendars
 from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
 from tenantstatus.service.status.notices import notice_views
@@ -319,6 +320,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             in_maintenance=tenant_rows(maintenance, zone),
             planned_next=planned_rows(coming, zone, open_notices),
             feeds=[("Changes of every tenant", "/status/feed.atom")],
+            calendars=[("Maintenance of every tenant", "/status/calendar.ics")],
         )
         return _html(body, timer, status=400 if problems else 200, private=not public_overview)
 
@@ -359,6 +361,8 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             notices=notices,
         )
         return _feed_response(feed, timer, private=not public_overview)
+
+    add_calendars(router, public_overview=public_overview)
 
     @router.get(
         "/status/{ContextIdentifier}",
@@ -443,6 +447,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             zone=zone,
             overview_public=public_overview,
             feeds=[(f"{ctx}: state changes", f"/status/{ctx}/feed.atom")],
+            calendars=[(f"{ctx}: maintenance", f"/status/{ctx}/calendar.ics")],
         )
         return _html(body, timer)
 
