@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from jsonschema_rs import Draft202012Validator
 
 from tests.support.processes import ServiceProcess
 
@@ -187,6 +188,21 @@ def test_the_client_reads_a_host_incident_until_it_is_resolved(world: World) -> 
     assert resolved["status"] == "resolved" and resolved["resolved_at"] is not None
     assert resolved["incident_updates"][0]["status"] == "resolved"
     assert "Fixed." in [u["body"] for u in resolved["incident_updates"]]
+
+
+@pytest.mark.parametrize("ctx", ["SpPlan", "SpUp", "SpInc"])
+def test_every_v2_document_matches_its_openapi_schema(world: World, ctx: str) -> None:
+    document = httpx.get(f"{world.service.url}/openapi.json").json()
+    checked = 0
+    for path, item in document["paths"].items():
+        if not path.startswith("/status/{ContextIdentifier}/") or not path.endswith(".json"):
+            continue
+        schema = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        answer = httpx.get(world.service.url + path.replace("{ContextIdentifier}", ctx))
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(answer.json())]
+        assert errors == [], (path, errors)
+        checked += 1
+    assert checked == 9  # eight v2 documents and the alias
 
 
 def test_every_v2_document_has_the_statuspage_keys(world: World) -> None:

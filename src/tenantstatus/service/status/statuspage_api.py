@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from tenantstatus.service.parameters import PageContextPath
 from tenantstatus.service.problems import problem
+from tenantstatus.service.status.statuspage_schema import document_schema
 from tenantstatus.service.status.summary import StatuspageParts
 from tenantstatus.service.status.timing import HandlerTimer
 
@@ -43,6 +44,7 @@ class V2Document:
     summary: str
     description: str
     build: Callable[[StatuspageParts], dict[str, Any]]
+    keys: tuple[str, ...]
 
 
 V2_DOCUMENTS: Mapping[str, V2Document] = MappingProxyType(
@@ -52,39 +54,46 @@ V2_DOCUMENTS: Mapping[str, V2Document] = MappingProxyType(
             "`page`, `status`, `components`, unresolved `incidents` and the "
             "`scheduled_maintenances` planned or under way.",
             _summary,
+            ("page", "status", "components", "incidents", "scheduled_maintenances"),
         ),
         "status.json": V2Document(
             "A tenant's Statuspage status",
             "`page` and `status`: `indicator` (none, minor, major, critical, maintenance) "
             "and `description`.",
             lambda p: {"page": p.page, "status": p.status},
+            ("page", "status"),
         ),
         "components.json": V2Document(
             "A tenant's Statuspage components",
             "`page` and `components`: one, the tenant, with its `status` (operational, "
             "degraded_performance, partial_outage, major_outage, under_maintenance).",
             lambda p: {"page": p.page, "components": p.components},
+            ("page", "components"),
         ),
         "incidents.json": V2Document(
             "A tenant's Statuspage incidents",
             "The 50 most recent incidents, resolved ones too, each with its "
             "`incident_updates` newest first.",
             lambda p: {"page": p.page, "incidents": p.incidents[:MOST_RECENT]},
+            ("page", "incidents"),
         ),
         "incidents/unresolved.json": V2Document(
             "A tenant's unresolved Statuspage incidents",
             "Incidents investigating, identified or monitoring.",
             lambda p: {"page": p.page, "incidents": p.unresolved_incidents},
+            ("page", "incidents"),
         ),
         "scheduled-maintenances.json": V2Document(
             "A tenant's Statuspage scheduled maintenances",
             "The 50 most recent maintenances: scheduled, in progress and completed.",
             lambda p: {"page": p.page, "scheduled_maintenances": p.maintenances[:MOST_RECENT]},
+            ("page", "scheduled_maintenances"),
         ),
         "scheduled-maintenances/upcoming.json": V2Document(
             "A tenant's upcoming Statuspage maintenances",
             "Maintenances still scheduled.",
             lambda p: {"page": p.page, "scheduled_maintenances": p.maintenances_in("scheduled")},
+            ("page", "scheduled_maintenances"),
         ),
         "scheduled-maintenances/active.json": V2Document(
             "A tenant's active Statuspage maintenances",
@@ -93,6 +102,7 @@ V2_DOCUMENTS: Mapping[str, V2Document] = MappingProxyType(
                 "page": p.page,
                 "scheduled_maintenances": p.maintenances_in("in_progress", "verifying"),
             },
+            ("page", "scheduled_maintenances"),
         ),
     }
 )
@@ -123,10 +133,6 @@ def add_statuspage_api(router: APIRouter, read: PartsReader) -> None:
         answer.__doc__ = document.description
         return answer
 
-    responses: dict[int | str, dict[str, Any]] = {
-        200: {"description": "The document", "content": {"application/json": {}}},
-        404: {"description": "No such tenant"},
-    }
     paths = [(f"api/v2/{name}", doc) for name, doc in V2_DOCUMENTS.items()]
     paths.append(("summary.json", V2_DOCUMENTS["summary.json"]))
     for path, document in paths:
@@ -137,7 +143,13 @@ def add_statuspage_api(router: APIRouter, read: PartsReader) -> None:
             methods=["GET"],
             summary=document.summary + (" (alias of api/v2/summary.json)" if alias else ""),
             description=document.description,
-            responses=responses,
+            responses={
+                200: {
+                    "description": "The document",
+                    "content": {"application/json": {"schema": document_schema(*document.keys)}},
+                },
+                404: {"description": "No such tenant"},
+            },
             response_class=JSONResponse,
             operation_id=("status_" + path.replace("/", "_").replace(".", "_").replace("-", "_")),
         )

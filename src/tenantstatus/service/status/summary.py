@@ -240,7 +240,9 @@ def _maintenances(
     posted = {s.id: s.created_at for s in scheduled}
     by_scheduled = {n.scheduled_id: n for n in notices if n.scheduled_id is not None}
     # The notice of the window under way: the newest open one of a window operation.
-    current = next((n for n in notices if n.is_open and _is_maintenance(n)), None)
+    current = next(
+        (n for n in notices if n.is_open and not n.is_planned and _is_maintenance(n)), None
+    )
     found: list[dict[str, Any]] = []
     for window in windows:
         if window.scheduled_id is not None:
