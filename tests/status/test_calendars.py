@@ -19,6 +19,7 @@ import httpx2 as httpx
 import icalendar
 import pytest
 
+from tenantstatus.model import TenantState
 from tests.support.processes import ServiceProcess
 
 HOSTILE = "Swap <script>alert(1)</script>\nthen, with commas; and semicolons \\ done."
@@ -169,6 +170,25 @@ def test_an_upgrade_under_way_is_an_event_until_its_expected_end(service: Servic
     assert str(same["UID"]) == str(event["UID"])
 
 
+def test_maintenance_run_at_once_without_a_message_is_an_open_event(
+    service: ServiceProcess,
+) -> None:
+    with service.admin() as admin:
+        admin.post(
+            "/admin/tenants",
+            json={
+                "ContextIdentifier": "CalBare",
+                "Endpoint": "https://sod4.example.com/CalBare",
+                "State": "OfflineMaintenance",
+            },
+        ).raise_for_status()
+    _, parsed = calendar(service, "CalBare")
+    (event,) = events(parsed)
+    assert str(event["SUMMARY"]) == "Offline maintenance of CalBare"
+    assert "DTEND" not in event  # no end planned nor expected
+    assert str(event["STATUS"]) == "CONFIRMED" and int(event["SEQUENCE"]) == 0
+
+
 def test_calcurse_imports_the_calendar(service: ServiceProcess, tmp_path: Path) -> None:
     calcurse = shutil.which("calcurse")
     if calcurse is None:
@@ -232,3 +252,26 @@ def test_pages_announce_their_calendars(service: ServiceProcess) -> None:
     overview = httpx.get(f"{service.url}/status", auth=("operator", service.token)).text
     assert 'type="text/calendar" title="Maintenance of every tenant"' in overview
     assert '<a href="/status/calendar.ics" type="text/calendar">' in overview
+
+
+def test_a_tenant_in_any_state_has_a_calendar_and_a_v2_api(service: ServiceProcess) -> None:
+    created = 0
+    for state in TenantState:
+        ctx = f"CalState{state.name}"
+        with service.admin() as admin:
+            answer = admin.post(
+                "/admin/tenants",
+                json={
+                    "ContextIdentifier": ctx,
+                    "Endpoint": f"https://h/{ctx}",
+                    "State": state.name,
+                },
+            )
+        if answer.status_code == 422:
+            continue  # not a state a tenant can be created in
+        assert answer.status_code == 201, answer.text
+        created += 1
+        calendar(service, ctx)
+        for name in ("summary.json", "incidents.json", "scheduled-maintenances.json"):
+            assert httpx.get(f"{service.url}/status/{ctx}/api/v2/{name}").status_code == 200
+    assert created >= 7

@@ -57,8 +57,11 @@ class CalendarEvent:
     url: str
 
 
-def _modified(operation: ScheduledOperation | None, notice: Notice | None) -> datetime:
-    instants = [] if operation is None else [operation.created_at]
+def _modified(
+    since: datetime, operation: ScheduledOperation | None, notice: Notice | None
+) -> datetime:
+    """The event's last change: `since` at the earliest."""
+    instants = [since] if operation is None else [since, operation.created_at]
     if operation is not None and operation.finished_at is not None:
         instants.append(operation.finished_at)
     if notice is not None:
@@ -130,7 +133,7 @@ class _TenantCalendar:
             ends_at=ends_at if ends_at is not None else (notice.until if notice else None),
             cancelled=cancelled,
             created=created,
-            last_modified=max(created, _modified(scheduled, notice)),
+            last_modified=_modified(created, scheduled, notice),
             url=self.url,
         )
 
