@@ -107,6 +107,11 @@ V2_DOCUMENTS: Mapping[str, V2Document] = MappingProxyType(
     }
 )
 
+_SHAPE = (
+    " In the shape of Statuspage's v2 public API: a Statuspage client pointed at "
+    "`/status/{ContextIdentifier}` reads it unchanged."
+)
+
 PartsReader = Callable[[Request, str], Awaitable[StatuspageParts | None]]
 
 
@@ -142,7 +147,7 @@ def add_statuspage_api(router: APIRouter, read: PartsReader) -> None:
             route(document),
             methods=["GET"],
             summary=document.summary + (" (alias of api/v2/summary.json)" if alias else ""),
-            description=document.description,
+            description=document.description + _SHAPE,
             responses={
                 200: {
                     "description": "The document",
