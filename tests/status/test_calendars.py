@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,3 +276,31 @@ def test_a_tenant_in_any_state_has_a_calendar_and_a_v2_api(service: ServiceProce
         for name in ("summary.json", "incidents.json", "scheduled-maintenances.json"):
             assert httpx.get(f"{service.url}/status/{ctx}/api/v2/{name}").status_code == 200
     assert created >= 7
+
+
+def test_a_window_that_ran_keeps_its_uid_and_planned_end(service: ServiceProcess) -> None:
+    with service.admin() as admin:
+        admin.post(
+            "/admin/tenants",
+            json={
+                "ContextIdentifier": "CalRan",
+                "Endpoint": "https://sod4.example.com/CalRan",
+                "State": "Running",
+            },
+        ).raise_for_status()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    window = Window(service, "CalRan", 0, 0, start, start + timedelta(seconds=2))
+    window.opener = window.schedule("maintenance-offline", window.start, Message="Quick one.")
+    window.closer = window.schedule("maintenance-done", window.end)
+    (planned,) = events(calendar(service, "CalRan")[1])
+    deadline = time.monotonic() + 30
+    with service.admin() as admin:
+        while admin.get(f"/admin/schedule/{window.closer}").json()["Status"] == "pending":
+            assert time.monotonic() < deadline, "the scheduler never ran the window"
+            time.sleep(0.2)
+    (ran,) = events(calendar(service, "CalRan")[1])
+    assert str(ran["UID"]) == str(planned["UID"])
+    assert ran.decoded("DTEND") == window.end
+    assert ran.decoded("DTSTART") >= window.start
+    assert int(ran["SEQUENCE"]) > int(planned["SEQUENCE"])
+    assert str(ran["STATUS"]) == "CONFIRMED"

@@ -156,9 +156,11 @@ class _TenantCalendar:
             after = (o for o in ran[index + 1 :] if o.operation in _CLOSERS | WINDOW_TITLES.keys())
             closer = next(after, None)
             notice = self.by_scheduled.get(operation.id)
-            ended = None if notice is None else notice.resolved_at
+            # The planned end, as the event said while it was under way: running the
+            # closer touches no finished operation, so nothing here may move with it.
+            ended = None
             if closer is not None and closer.operation in _CLOSERS:
-                ended = closer.finished_at or closer.run_at
+                ended = closer.run_at
             found.append(
                 self.event(
                     f"s{operation.id}",
