@@ -23,3 +23,15 @@ def test_status_sql_exports() -> None:
     ]
     for name in tenantstatus.store.status_sql.__all__:
         assert hasattr(tenantstatus.store.status_sql, name)
+
+
+def test_calendar_sql_exports() -> None:
+    import tenantstatus.store.calendar_sql
+
+    assert sorted(tenantstatus.store.calendar_sql.__all__) == [
+        "CalendarData",
+        "CalendarSql",
+        "touch_schedule",
+    ]
+    for name in tenantstatus.store.calendar_sql.__all__:
+        assert hasattr(tenantstatus.store.calendar_sql, name)

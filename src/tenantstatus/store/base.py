@@ -70,6 +70,8 @@ class ScheduledOperation:
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
+    # Raised on every change to its tenant's schedule (the calendar's SEQUENCE).
+    revision: int = 0
 
 
 @dataclass(frozen=True, slots=True)

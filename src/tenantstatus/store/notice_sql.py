@@ -31,6 +31,7 @@ __all__ = [
     "MAX_LISTED_TENANTS",
     "MAX_NOTICE_UPDATES",
     "NoticeSql",
+    "calendar_notices",
     "operation_notices",
     "read_tenant_notices",
 ]
@@ -76,6 +77,35 @@ async def _updates_of(
             NoticeUpdate(id=row.id, body=row.body, posted_at=row.posted_at, posted_by=row.posted_by)
         )
     return found
+
+
+async def calendar_notices(
+    connection: AsyncConnection,
+    scheduled_ids: Sequence[int],
+    context_identifiers: Sequence[str],
+    operations: Sequence[str],
+) -> list[Notice]:
+    """The notices written for `scheduled_ids`, and the open notices of `operations` that
+    ran on `context_identifiers` (a window under way), each with its updates, by id."""
+    n = notices
+    found = []
+    if scheduled_ids:
+        found.append(sa.select(n).where(n.c.scheduled_id.in_(list(scheduled_ids))))
+    if context_identifiers:
+        found.append(
+            sa.select(n).where(
+                n.c.context_identifier.in_(list(context_identifiers)),
+                n.c.resolved_at.is_(None),
+                n.c.history_id.is_not(None),
+                n.c.operation.in_(list(operations)),
+            )
+        )
+    if not found:
+        return []
+    statement = sa.union(*found).subquery()
+    rows = list(await connection.execute(sa.select(statement).order_by(statement.c.id)))
+    updates = await _updates_of(connection, [row.id for row in rows])
+    return [_notice(row, updates[row.id]) for row in rows]
 
 
 async def read_tenant_notices(

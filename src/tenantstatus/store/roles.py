@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from tenantstatus.lifecycle import Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store.base import HistoryEntry, ImportResult, ScheduledOperation, ScheduleStatus
+from tenantstatus.store.calendar_sql import CalendarData
 from tenantstatus.store.notice_records import Notice, NoticeDraft, NoticeResolution, NoticeScope
 from tenantstatus.store.portal_sql import CustomerPage
 from tenantstatus.store.push_records import (
@@ -325,6 +326,16 @@ class StatusReads(Protocol):
         self, *, context_identifier: str | None = None, limit: int = 50
     ) -> list[StateChange]:
         """The newest history rows, newest first: of one tenant, or of every tenant."""
+
+    async def calendar_data(
+        self,
+        context_identifier: str | None,
+        *,
+        finished_since: datetime,
+        limit: int,
+        window_operations: Sequence[str] = (),
+    ) -> CalendarData:
+        """The scheduled operations a calendar shows, with their tenants and notices."""
 
     async def tenant_page(
         self,

@@ -118,6 +118,8 @@ scheduled_operations = Table(
     Column("created_at", Instant, nullable=False),
     Column("finished_at", Instant),
     Column("error", Text),
+    # Raised on every change to the tenant's schedule: its calendar event's SEQUENCE.
+    Column("revision", Integer, nullable=False, server_default="0"),
     Index("ix_scheduled_status_run_at", "status", "run_at"),
     Index("ix_scheduled_ctx_status", "context_identifier", "status"),
 )

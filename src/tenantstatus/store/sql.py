@@ -32,6 +32,7 @@ from tenantstatus.store.base import (
     ScheduleStatus,
     StoreUnavailable,
 )
+from tenantstatus.store.calendar_sql import CalendarSql, touch_schedule
 from tenantstatus.store.change_listener import ALL_TENANTS, CHANGE_CHANNEL, listen_for_changes
 from tenantstatus.store.notice_records import NoticeDraft, NoticeResolution, NoticeScope
 from tenantstatus.store.notice_sql import NoticeSql, operation_notices
@@ -130,6 +131,7 @@ def _scheduled(row: sa.Row[Any]) -> ScheduledOperation:
         created_at=row.created_at,
         finished_at=row.finished_at,
         error=row.error,
+        revision=row.revision,
     )
 
 
@@ -155,7 +157,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
+class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -224,6 +226,18 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
         row = (await connection.execute(query)).first()
         return None if row is None else _tenant(row)
 
+    async def _read_tenants(
+        self, connection: AsyncConnection, context_identifiers: Sequence[str]
+    ) -> dict[str, Tenant]:
+        if not context_identifiers:
+            return {}
+        query = sa.select(tenants).where(
+            tenants.c.context_identifier.in_(list(context_identifiers))
+        )
+        return {row.context_identifier: _tenant(row) for row in await connection.execute(query)}
+
+    _scheduled_of_row = staticmethod(_scheduled)
+
     async def _next_revision(self, connection: AsyncConnection) -> int:
         if not self._is_sqlite:
             return int(await connection.scalar(sa.text("SELECT nextval('tenant_revision')")))
@@ -280,6 +294,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
                 )
                 if claimed.rowcount != 1:
                     raise ScheduleNotPending(scheduled_id)
+                await touch_schedule(connection, context_identifier, scheduled_id)
             current = await self._read_tenant(connection, context_identifier, for_update=True)
             outcome = decide(current)
             row = _tenant_row(outcome.tenant, revision=await self._next_revision(connection), at=at)
@@ -512,6 +527,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
             "created_at": at,
         }
         async with self._writer.begin() as connection:
+            await touch_schedule(connection, context_identifier)
             result = await connection.execute(scheduled_operations.insert().values(values))
             (scheduled_id,) = result.inserted_primary_key or (0,)
             if notice is not None:
@@ -585,6 +601,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
             await self._end_scheduled_notices(
                 connection, scheduled_id, at, NoticeResolution.CANCELLED
             )
+            await touch_schedule(connection, row.context_identifier, scheduled_id)
             await self._announce(connection, row.context_identifier)
         return _scheduled(row)
 
@@ -614,6 +631,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql):
                 )
             )
             if owner is not None:
+                await touch_schedule(connection, owner, scheduled_id)
                 await self._announce(connection, owner)
 
     async def _end_scheduled_notices(

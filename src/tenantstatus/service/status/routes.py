@@ -8,13 +8,12 @@ the CPU time the process spent meanwhile.
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tenantstatus.model import TenantState, is_valid_context_identifier
 from tenantstatus.service.parameters import CONTEXT_IDENTIFIER_SCHEMA_PATTERN, PageContextPath
@@ -22,6 +21,7 @@ from tenantstatus.service.problems import problem
 from tenantstatus.service.services import services_of
 from tenantstatus.service.status.access import BASIC_CHALLENGE, is_operator
 from tenantstatus.service.status.badge import badge_for
+from tenantstatus.service.status.calendar_routes import add_calendars
 from tenantstatus.service.status.counts import StateCounts
 from tenantstatus.service.status.feeds import Feed, build_feed
 from tenantstatus.service.status.notices import notice_view, notice_views
@@ -33,7 +33,9 @@ from tenantstatus.service.status.rendering import (
     render_days,
 )
 from tenantstatus.service.status.rollups import Rollup, RollupCache
-from tenantstatus.service.status.summary import summary_document
+from tenantstatus.service.status.statuspage_api import add_statuspage_api
+from tenantstatus.service.status.summary import StatuspageParts, statuspage_parts
+from tenantstatus.service.status.timing import HandlerTimer as _Timer
 from tenantstatus.service.status.uptime import (
     Transition,
     compute_uptime,
@@ -96,20 +98,6 @@ ZoneQuery = Annotated[
     str | None,
     Query(max_length=64, description="An IANA time zone for the page, e.g. Europe/Oslo."),
 ]
-
-
-class _Timer:
-    """The handler's wall time, and the CPU time the process spent meanwhile (all its
-    threads: the database driver's too), which a busy machine does not inflate."""
-
-    def __init__(self) -> None:
-        self._started = time.perf_counter()
-        self._cpu = time.process_time()
-
-    def header(self) -> str:
-        wall = (time.perf_counter() - self._started) * 1000
-        cpu = (time.process_time() - self._cpu) * 1000
-        return f"app;dur={wall:.3f}, cpu;dur={cpu:.3f}"
 
 
 def _store(request: Request) -> ServiceStore:
@@ -191,6 +179,25 @@ async def _page_data(
         return None
     return await _store(request).tenant_page_data(
         context_identifier, checkpoint=now, known_id=None, recent=recent
+    )
+
+
+async def _statuspage_parts(request: Request, context_identifier: str) -> StatuspageParts | None:
+    """The tenant's Statuspage documents, from one store call; None if unknown."""
+    now = _now(request)
+    data = await _page_data(request, context_identifier, now, HISTORY_ROWS)
+    if data is None:
+        return None
+    tenant = data.tenant
+    scheduled = runnable(data.scheduled, tenant)
+    return statuspage_parts(
+        tenant,
+        page_url=f"{_base_url(request)}/status/{context_identifier}",
+        windows=plan_windows(scheduled, tenant, now=now),
+        changes=data.changes,
+        now=now,
+        scheduled=scheduled,
+        notices=data.notices,
     )
 
 
@@ -318,6 +325,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             in_maintenance=tenant_rows(maintenance, zone),
             planned_next=planned_rows(coming, zone, open_notices),
             feeds=[("Changes of every tenant", "/status/feed.atom")],
+            calendars=[("Maintenance of every tenant", "/status/calendar.ics")],
         )
         return _html(body, timer, status=400 if problems else 200, private=not public_overview)
 
@@ -358,6 +366,8 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             notices=notices,
         )
         return _feed_response(feed, timer, private=not public_overview)
+
+    add_calendars(router, public_overview=public_overview)
 
     @router.get(
         "/status/{ContextIdentifier}",
@@ -442,36 +452,11 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             zone=zone,
             overview_public=public_overview,
             feeds=[(f"{ctx}: state changes", f"/status/{ctx}/feed.atom")],
+            calendars=[(f"{ctx}: maintenance", f"/status/{ctx}/calendar.ics")],
         )
         return _html(body, timer)
 
-    @router.get(
-        "/status/{ContextIdentifier}/summary.json",
-        summary="A tenant's status as Statuspage's summary.json",
-        responses={
-            200: {"description": "The summary document", "content": {"application/json": {}}},
-            404: {"description": "No such tenant"},
-        },
-    )
-    async def summary(request: Request, context_identifier: PageContextPath) -> Response:
-        """The tenant's status in the shape of Statuspage's v2 summary.json."""
-        timer = _Timer()
-        now = _now(request)
-        data = await _page_data(request, context_identifier, now, HISTORY_ROWS)
-        if data is None:
-            return problem(404, "Not found", f"no tenant {context_identifier[:80]!r}")
-        tenant, scheduled, changes = data.tenant, data.scheduled, data.changes
-        document = summary_document(
-            tenant,
-            page_url=f"{_base_url(request)}/status/{context_identifier}",
-            windows=plan_windows(scheduled, tenant, now=now),
-            changes=changes,
-            now=now,
-        )
-        return JSONResponse(
-            document,
-            headers={**_COMMON, "cache-control": "no-cache", "server-timing": timer.header()},
-        )
+    add_statuspage_api(router, _statuspage_parts)
 
     @router.get(
         "/status/{ContextIdentifier}/feed.atom",
