@@ -169,7 +169,11 @@ def test_portal_exports() -> None:
 
 
 def test_notices_exports() -> None:
-    assert sorted(tenantstatus.service.notices.__all__) == ["MessageText", "UntilInstant"]
+    assert sorted(tenantstatus.service.notices.__all__) == [
+        "MessageText",
+        "NoticeOut",
+        "UntilInstant",
+    ]
 
 
 def test_every_exported_name_exists() -> None:
