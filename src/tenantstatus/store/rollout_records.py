@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tenantstatus.model import TenantState
+
 __all__ = [
     "Rollout",
     "RolloutDraft",
@@ -74,7 +76,7 @@ class RolloutSelector:
         """The criteria given, for the rollout's record."""
         described: dict[str, Any] = {
             "Host": self.host,
-            "State": self.state,
+            "State": None if self.state is None else TenantState(self.state).name,
             "Version": self.version,
             "FromFile": None if self.context_identifiers is None else len(self.context_identifiers),
         }
