@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tenantstatus.lifecycle import InvalidOperation, Operation
 from tenantstatus.model import TenantState
@@ -142,7 +142,7 @@ class RolloutService:
         """Each wave's instant as planned at creation."""
         shape = WaveShape(
             start=rollout.start_at,
-            window_end=rollout.window_end + timedelta(days=3650),
+            window_end=datetime.max.replace(tzinfo=UTC),  # it fit at creation
             batch_size=rollout.batch_size,
             max_in_progress=rollout.max_in_progress,
             expected=timedelta(seconds=rollout.expected_seconds),
