@@ -159,3 +159,21 @@ def test_late_tenants_past_the_failure_budget_pause_the_rollout_with_the_reason(
     assert {m["Phase"] for m in paused["Attention"]} == {"late"}
     assert paused["Progress"]["Late"] == 2 and paused["Progress"]["Planned"] == 2
     assert paused["History"][0]["Actor"] == "conductor"
+
+
+def test_a_refused_tenant_spends_the_budget_and_the_rollout_says_why(
+    service: ServiceProcess,
+) -> None:
+    ids = add_tenants(service, "rrefuse.example.com", 4)
+    rollout = create(service, rollout_body("rrefuse.example.com", Start=instant(3), MaxFailures=0))
+    with service.admin() as admin:  # suspended before its instant: upgrade is refused then
+        admin.post(f"/admin/tenants/{ids[0]}/operations", json={"Operation": "suspend"})
+    paused = poll(lambda: (r := show(service, rollout["Id"]))["Status"] == "paused" and r)
+    assert (
+        "failure budget spent: 1 late or refused tenants, more than --max-failures 0"
+        in (paused["Reason"])
+    )
+    refused = [m for m in paused["Attention"] if m["Phase"] == "refused"]
+    assert [m["ContextIdentifier"] for m in refused] == [ids[0]]
+    assert "upgrade is not allowed from Suspended" in refused[0]["Error"]
+    assert paused["Progress"]["Refused"] == 1 and paused["Progress"]["Planned"] == 2
