@@ -64,11 +64,13 @@ class RolloutCreate(BaseModel):
     Select: SelectBody = Field(default_factory=SelectBody)
     Start: AwareDatetime | None = None
     WindowEnd: AwareDatetime
-    BatchSize: Annotated[int, Field(ge=1, le=100_000)]
-    MaxInProgress: Annotated[int, Field(ge=1, le=1_000_000)]
-    ExpectedDuration: Annotated[int, Field(ge=1, le=7 * 86400, description="Seconds per tenant.")]
-    MaxFailures: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    MaxFailurePercent: Annotated[float, Field(ge=0, le=100)] | None = None
+    BatchSize: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    MaxInProgress: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+    ExpectedDuration: Annotated[
+        int, Field(ge=1, le=7 * 86400, strict=True, description="Seconds per tenant.")
+    ]
+    MaxFailures: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
+    MaxFailurePercent: Annotated[float, Field(ge=0, le=100, strict=True)] | None = None
 
     model_config = ConfigDict(
         extra="forbid",
