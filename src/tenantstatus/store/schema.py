@@ -129,7 +129,8 @@ scheduled_operations = Table(
     Column("held", Boolean, nullable=False, server_default=false()),
     Index("ix_scheduled_status_run_at", "status", "run_at"),
     Index("ix_scheduled_ctx_status", "context_identifier", "status"),
-    Index("ix_scheduled_rollout_phase", "rollout_id", "rollout_phase"),
+    # Counts by phase, and the conductor's held tenants whose instant is passing.
+    Index("ix_scheduled_rollout_phase", "rollout_id", "rollout_phase", "run_at"),
     Index("ix_scheduled_rollout_wave", "rollout_id", "wave"),
     Index("ix_scheduled_phase_ctx", "rollout_phase", "context_identifier"),
 )

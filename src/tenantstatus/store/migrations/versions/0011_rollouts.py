@@ -63,7 +63,9 @@ def upgrade() -> None:
         sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_index(
-        "ix_scheduled_rollout_phase", "scheduled_operations", ["rollout_id", "rollout_phase"]
+        "ix_scheduled_rollout_phase",
+        "scheduled_operations",
+        ["rollout_id", "rollout_phase", "run_at"],
     )
     op.create_index("ix_scheduled_rollout_wave", "scheduled_operations", ["rollout_id", "wave"])
     op.create_index(
