@@ -4,6 +4,7 @@ statement of a step seeks an index."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 12, 2, 22, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 HOLD = timedelta(seconds=10)
+UPGRADE = OperationRequest(Operation.UPGRADE, version_name="R", file_version="1")
 
 
 async def _tenants(store: SqlStore, host: str, count: int, version: str = "11.10.1") -> None:
@@ -106,12 +108,7 @@ async def test_a_step_releases_a_wave_only_under_the_cap_and_moves_the_held_on(
     for scheduled in due:  # the scheduler runs them: two upgrades in progress
         await store.commit_operation(
             scheduled.context_identifier,
-            lambda t, s=scheduled: apply(
-                s.context_identifier,
-                t,
-                OperationRequest(Operation.UPGRADE, version_name="R", file_version="1"),
-                now=NOW,
-            ),
+            functools.partial(apply, scheduled.context_identifier, request=UPGRADE, now=NOW),
             actor="schedule",
             at=NOW,
             scheduled_id=scheduled.id,
