@@ -132,6 +132,7 @@ scheduled_operations = Table(
     # Counts by phase, and the conductor's held tenants whose instant is passing.
     Index("ix_scheduled_rollout_phase", "rollout_id", "rollout_phase", "run_at"),
     Index("ix_scheduled_rollout_wave", "rollout_id", "wave"),
+    Index("ix_scheduled_runnable", "status", "held", "run_at"),  # skips held ones
     Index("ix_scheduled_phase_ctx", "rollout_phase", "context_identifier"),
 )
 

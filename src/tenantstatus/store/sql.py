@@ -569,7 +569,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, RolloutSql):
         if status is not None:
             query = query.where(scheduled_operations.c.status == status.value)
         if runnable:
-            query = query.where(scheduled_operations.c.held.is_(False))
+            query = query.where(scheduled_operations.c.held == sa.false())
         async with self._engine.connect() as connection:
             return [_scheduled(row) for row in await connection.execute(query)]
 
@@ -611,7 +611,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, RolloutSql):
             sa.select(scheduled_operations)
             .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
             .where(scheduled_operations.c.run_at <= now)
-            .where(scheduled_operations.c.held.is_(False))  # a rollout's wave not released
+            .where(scheduled_operations.c.held == sa.false())  # a rollout's wave not released
             .order_by(scheduled_operations.c.run_at, scheduled_operations.c.id)
             .limit(limit)
         )

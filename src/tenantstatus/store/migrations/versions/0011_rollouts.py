@@ -68,6 +68,8 @@ def upgrade() -> None:
         ["rollout_id", "rollout_phase", "run_at"],
     )
     op.create_index("ix_scheduled_rollout_wave", "scheduled_operations", ["rollout_id", "wave"])
+    # The scheduler's due and soonest operations skip held ones without reading them.
+    op.create_index("ix_scheduled_runnable", "scheduled_operations", ["status", "held", "run_at"])
     op.create_index(
         "ix_scheduled_phase_ctx", "scheduled_operations", ["rollout_phase", "context_identifier"]
     )
@@ -75,6 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_scheduled_phase_ctx", "scheduled_operations")
+    op.drop_index("ix_scheduled_runnable", "scheduled_operations")
     op.drop_index("ix_scheduled_rollout_wave", "scheduled_operations")
     op.drop_index("ix_scheduled_rollout_phase", "scheduled_operations")
     with op.batch_alter_table("scheduled_operations") as batch:
