@@ -11,6 +11,7 @@ import tenantstatus.service.errors
 import tenantstatus.service.notices
 import tenantstatus.service.portal
 import tenantstatus.service.push
+import tenantstatus.service.rollouts
 import tenantstatus.service.state
 import tenantstatus.service.tenants
 import tenantstatus.store
@@ -66,6 +67,7 @@ def test_lifecycle_exports() -> None:
 def test_store_exports() -> None:
     assert sorted(tenantstatus.store.__all__) == [
         "ALL_TENANTS",
+        "ConductStep",
         "FinishedDeliveries",
         "HistoryEntry",
         "ImportResult",
@@ -79,6 +81,16 @@ def test_store_exports() -> None:
         "Outbox",
         "PortalStore",
         "PushStore",
+        "Rollout",
+        "RolloutBusy",
+        "RolloutDraft",
+        "RolloutEvent",
+        "RolloutMember",
+        "RolloutPhase",
+        "RolloutProgress",
+        "RolloutSelector",
+        "RolloutStatus",
+        "RolloutStore",
         "ScheduleNotPending",
         "ScheduleStatus",
         "ScheduledOperation",
@@ -123,12 +135,15 @@ def test_service_errors_exports() -> None:
         "DeliveryHeld",
         "InvalidApplication",
         "NotFound",
+        "RolloutConflict",
+        "RolloutRefused",
         "ServiceError",
         "ServiceUnavailable",
         "UnknownApplication",
         "UnknownApproval",
         "UnknownDelivery",
         "UnknownNotice",
+        "UnknownRollout",
         "UnknownScheduledOperation",
         "UnknownTenant",
     ]
@@ -176,6 +191,15 @@ def test_notices_exports() -> None:
     ]
 
 
+def test_rollouts_exports() -> None:
+    assert sorted(tenantstatus.service.rollouts.__all__) == [
+        "Conductor",
+        "RolloutService",
+        "WaveShape",
+        "format_span",
+    ]
+
+
 def test_every_exported_name_exists() -> None:
     modules = (
         tenantstatus,
@@ -190,6 +214,7 @@ def test_every_exported_name_exists() -> None:
         tenantstatus.service.push,
         tenantstatus.service.portal,
         tenantstatus.service.notices,
+        tenantstatus.service.rollouts,
     )
     for module in modules:
         for name in module.__all__:

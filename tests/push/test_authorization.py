@@ -49,6 +49,23 @@ def operator_only(w: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ("POST", "/admin/notices/1/updates", {"Body": "x"}),
         ("POST", "/admin/notices/999999/resolve", None),
         ("POST", "/admin/tenants/AuthT/notes", {"Body": "x"}),
+        (
+            "POST",
+            "/admin/rollouts",
+            {
+                "Operation": "suspend",
+                "Select": {"Host": "auth-none.example.com"},
+                "WindowEnd": "2099-01-01T00:00:00Z",
+                "BatchSize": 1,
+                "MaxInProgress": 1,
+                "ExpectedDuration": 60,
+            },
+        ),
+        ("GET", "/admin/rollouts", None),
+        ("GET", "/admin/rollouts/999999", None),
+        ("POST", "/admin/rollouts/999999/pause", None),
+        ("POST", "/admin/rollouts/999999/resume", None),
+        ("POST", "/admin/rollouts/999999/abort", None),
     ]
 
 

@@ -53,6 +53,7 @@ async def _seed(data_dir: Path, now: datetime) -> None:
         await seeding.seed_suspended(store, "Cust1003", now)
         await seeding.seed_announced_upgrade(store, "Cust1004", now)
         await seeding.seed_host_incident(store, ["Cust1005", "Cust1006"], now)
+        await seeding.seed_rollout(store, ["Roll001", "Roll002", "Roll003"], now)
     finally:
         await store.close()
 

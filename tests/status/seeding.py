@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from tenantstatus.lifecycle import Operation, OperationRequest, apply
 from tenantstatus.model import TenantState
-from tenantstatus.store import NoticeDraft, NoticeScope, SqlStore
+from tenantstatus.store import NoticeDraft, NoticeScope, RolloutDraft, RolloutSelector, SqlStore
 
 Op = Operation
 
@@ -179,3 +179,28 @@ async def seed_dense(
         at += every
         rows += 1
     return rows
+
+
+async def seed_rollout(store: SqlStore, ctxs: list[str], now: datetime) -> None:
+    """Tenants on rollout.example.com, and a rollout over them planned in 20 days (the
+    overview shows it under way, with a message that must be escaped)."""
+    for ctx in ctxs:
+        await run(store, ctx, provision(ctx, host="rollout.example.com"), now)
+    start = now + timedelta(days=20)
+    draft = RolloutDraft(
+        operation="upgrade",
+        parameters={"VersionName": "Release 11.13", "FileVersion": "11.13.0"},
+        selector=RolloutSelector(host="rollout.example.com"),
+        start_at=start,
+        window_end=start + timedelta(hours=4),
+        batch_size=2,
+        max_in_progress=2,
+        expected_seconds=900,
+        message="<b>Rolling</b> out 11.13",
+    )
+    await store.create_rollout(
+        draft,
+        lambda n: [start + timedelta(minutes=15 * k) for k in range(-(-n // 2))],
+        actor="seed",
+        at=now,
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.rollouts.support import add_tenants, create, finish, offline, poll, rollout_body, show
 from tests.status.conftest import ROOT, Seeded
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -261,3 +262,41 @@ def test_the_accessibility_check_does_catch_violations(browser: Any, axe_source:
     assert {"color-contrast", "image-alt", "html-has-lang"} <= {
         v["id"] for v in results["violations"]
     }
+
+
+def test_screenshot_of_the_overview_during_a_rollout(
+    browser: Any, seeded: Seeded, tmp_path: Path
+) -> None:
+    service = seeded.service
+    ids = add_tenants(service, "rshot.example.com", 6)
+    body = rollout_body(
+        "rshot.example.com",
+        MaxInProgress=4,
+        Message="Upgrading sod2 to Release 11.11 tonight; each tenant is back within 15 minutes.",
+    )
+    rollout = create(service, body)
+    try:
+        down = poll(lambda: len(d := offline(service, ids)) == 4 and d)
+        finish(service, down[:2])
+        poll(lambda: show(service, rollout["Id"])["Progress"]["Done"] == 2)
+        context = browser.new_context(
+            viewport={"width": 1000, "height": 900},
+            http_credentials={"username": "operator", "password": service.token},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{service.url}/status")
+            section = page.locator("section:has(#rollouts-heading)")
+            assert "2 of 6 finished" in section.inner_text()
+            target = tmp_path / "rollout-overview-light.png"
+            section.screenshot(path=str(target))
+        finally:
+            context.close()
+        assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        if os.environ.get("TENANTSTATUS_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(target, SCREENSHOTS / target.name)
+    finally:
+        with service.admin() as admin:  # nothing of it stays planned for the other tests
+            admin.post(f"/admin/rollouts/{rollout['Id']}/abort").raise_for_status()
+            finish(service, [c for c in ids if c in offline(service, ids)])

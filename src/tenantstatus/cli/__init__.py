@@ -24,6 +24,7 @@ from tenantstatus.cli import (
     operator_token,
     portal_link,
     push,
+    rollout,
     serve,
     tenant,
     vendor,
@@ -47,6 +48,7 @@ app = typer.Typer(
 )
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(notice.app, name="notice")
+app.add_typer(rollout.app, name="rollout")
 app.add_typer(push.apps, name="app")
 push.apps.command("test")(app_test.test)
 push.apps.command("portal-link")(portal_link.portal_link)

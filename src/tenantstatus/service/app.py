@@ -43,6 +43,8 @@ from tenantstatus.service.problems import install_error_handlers, problem
 from tenantstatus.service.push import catchup_routes, key_routes, test_routes, wellknown
 from tenantstatus.service.push import routes as push_routes
 from tenantstatus.service.push.applications import ApplicationService
+from tenantstatus.service.rollouts import Conductor, RolloutService
+from tenantstatus.service.rollouts import routes as rollout_routes
 from tenantstatus.service.services import Services, ServicesDep
 from tenantstatus.service.state import StateCache, StateRoute, ValidityClock
 from tenantstatus.service.status import status_router
@@ -103,6 +105,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         store=store,
         tenants=tenants,
         applications=ApplicationService(store, box, clock, check_url, delivery.forget),
+        rollouts=RolloutService(store, tenants),
         keys=keys,
         delivery=delivery,
         cache=cache,
@@ -113,6 +116,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         page_signer=PageSigner(min(4, os.cpu_count() or 1) if settings.signing_threads else 0),
     )
     scheduler = Scheduler(tenants, interval=settings.scheduler_interval)
+    conductor = Conductor(store, tenants, metrics, interval=settings.scheduler_interval)
     retention = DeliveryRetention(
         store, clock, settings.delivery_retention, on_pruned=metrics.observe_pruned
     )
@@ -144,6 +148,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
         )
         services.ready = True
         scheduler.start()
+        conductor.start()
         delivery.start()
         retention.start()
         key_refresher = asyncio.create_task(keys.keep_fresh(), name="tenantstatus-keys")
@@ -159,6 +164,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed
+            await conductor.stop()
             await scheduler.stop()
             await retention.stop()
             await delivery.stop()
@@ -178,6 +184,7 @@ def compose_app(settings: Settings, *, clock: Clock | None = None) -> ServiceApp
     install_openapi(app)
     app.include_router(tenant_routes.router)
     app.include_router(notice_routes.router)
+    app.include_router(rollout_routes.router)
     app.include_router(push_routes.router)
     app.include_router(test_routes.router)
     app.include_router(catchup_routes.router)

@@ -7,10 +7,15 @@
     │   ├── UnknownApplication        no application has this id
     │   ├── UnknownApproval           the tenant has not approved the application
     │   ├── UnknownDelivery           no delivery has this id
-    │   └── UnknownNotice             no (open) notice has this id, or the tenant has none open
+    │   ├── UnknownNotice             no (open) notice has this id, or the tenant has none open
+    │   └── UnknownRollout            no rollout has this id
     ├── InvalidApplication            422 "Not acceptable": e.g. a malformed ContextIdentifier
     ├── DeliveryHeld                  409 "Delivery held": its application is disabled;
     │                                 `app enable` sends it, in order, with the others
+    ├── RolloutConflict               409 "Rollout conflict": tenants in an unfinished
+    │                                 rollout, or a pause/resume/abort its state refuses
+    ├── RolloutRefused                422 "Rollout refused": the plan does not fit its
+    │                                 window (with the arithmetic), or a bad shape
     └── ServiceUnavailable            503 "Database unavailable", with Retry-After
 
 Raised below the service and answered by the same handlers (`problems`):
@@ -31,12 +36,15 @@ __all__ = [
     "DeliveryHeld",
     "InvalidApplication",
     "NotFound",
+    "RolloutConflict",
+    "RolloutRefused",
     "ServiceError",
     "ServiceUnavailable",
     "UnknownApplication",
     "UnknownApproval",
     "UnknownDelivery",
     "UnknownNotice",
+    "UnknownRollout",
     "UnknownScheduledOperation",
     "UnknownTenant",
 ]
@@ -109,6 +117,28 @@ class UnknownNotice(NotFound):
     def __init__(self, detail: str, *, notice_id: int | None = None) -> None:
         super().__init__(detail)
         self.notice_id = notice_id
+
+
+class UnknownRollout(NotFound):
+    """No rollout has this id."""
+
+    def __init__(self, rollout_id: int) -> None:
+        super().__init__(f"no rollout {rollout_id}")
+        self.rollout_id = rollout_id
+
+
+class RolloutConflict(ServiceError):
+    """Tenants are in an unfinished rollout already, or the rollout's state refuses it."""
+
+    status = 409
+    title = "Rollout conflict"
+
+
+class RolloutRefused(ServiceError, ValueError):
+    """The rollout's plan does not fit its window, or its shape is not acceptable."""
+
+    status = 422
+    title = "Rollout refused"
 
 
 class InvalidApplication(ServiceError, ValueError):

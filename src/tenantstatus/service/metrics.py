@@ -86,6 +86,25 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.rollout_tenants = Gauge(
+            "tenantstatus_rollout_tenants",
+            "A rollout's tenants by phase: planned, in_progress, done, late, refused, cancelled.",
+            ["rollout", "phase"],
+            registry=self.registry,
+        )
+        self.rollout_waves = Gauge(
+            "tenantstatus_rollout_waves_released",
+            "How many of a rollout's waves are released.",
+            ["rollout"],
+            registry=self.registry,
+        )
+
+    def observe_rollout(self, rollout_id: int, phases: dict[str, int], waves_released: int) -> None:
+        """Set one rollout's gauges."""
+        for phase, count in phases.items():
+            self.rollout_tenants.labels(rollout=str(rollout_id), phase=phase).set(count)
+        self.rollout_waves.labels(rollout=str(rollout_id)).set(waves_released)
+
     def observe_pruned(self, deliveries: int, attempts: int) -> None:
         """Count rows the retention sweep deleted."""
         self.pruned_rows.labels(table="deliveries").inc(deliveries)

@@ -23,6 +23,7 @@ from tenantstatus.delivery.signing_keys import KeyService
 from tenantstatus.service.auth import OperatorAuth
 from tenantstatus.service.metrics import ServiceMetrics
 from tenantstatus.service.push import ApplicationService
+from tenantstatus.service.rollouts import RolloutService
 from tenantstatus.service.state import StateCache
 from tenantstatus.service.tenants import TenantService
 from tenantstatus.store import ServiceStore
@@ -37,6 +38,7 @@ class Services:
     store: ServiceStore
     tenants: TenantService
     applications: ApplicationService
+    rollouts: RolloutService
     keys: KeyService
     delivery: DeliveryControl
     cache: StateCache

@@ -31,15 +31,28 @@ from tenantstatus.store.roles import (
     Outbox,
     PortalStore,
     PushStore,
+    RolloutStore,
     ServiceStore,
     SettingsStore,
     StatusReads,
     TenantStore,
 )
+from tenantstatus.store.rollout_records import (
+    Rollout,
+    RolloutDraft,
+    RolloutEvent,
+    RolloutMember,
+    RolloutPhase,
+    RolloutProgress,
+    RolloutSelector,
+    RolloutStatus,
+)
+from tenantstatus.store.rollout_sql import ConductStep, RolloutBusy
 from tenantstatus.store.sql import SqlStore
 
 __all__ = [
     "ALL_TENANTS",
+    "ConductStep",
     "FinishedDeliveries",
     "HistoryEntry",
     "ImportResult",
@@ -53,6 +66,16 @@ __all__ = [
     "Outbox",
     "PortalStore",
     "PushStore",
+    "Rollout",
+    "RolloutBusy",
+    "RolloutDraft",
+    "RolloutEvent",
+    "RolloutMember",
+    "RolloutPhase",
+    "RolloutProgress",
+    "RolloutSelector",
+    "RolloutStatus",
+    "RolloutStore",
     "ScheduleNotPending",
     "ScheduleStatus",
     "ScheduledOperation",

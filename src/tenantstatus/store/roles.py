@@ -35,6 +35,14 @@ from tenantstatus.store.push_records import (
     DeliveryStatus,
     StoredSigningKey,
 )
+from tenantstatus.store.rollout_records import (
+    Rollout,
+    RolloutDraft,
+    RolloutEvent,
+    RolloutMember,
+    RolloutPhase,
+)
+from tenantstatus.store.rollout_sql import ConductStep
 from tenantstatus.store.status_sql import StateChange, StateWindow, TenantPage, TenantPageData
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "Outbox",
     "PortalStore",
     "PushStore",
+    "RolloutStore",
     "ServiceStore",
     "SettingsStore",
     "StatusReads",
@@ -133,8 +142,9 @@ class TenantStore(Protocol):
         context_identifier: str | None = None,
         status: ScheduleStatus | None = ScheduleStatus.PENDING,
         limit: int = 100,
+        runnable: bool = False,
     ) -> list[ScheduledOperation]:
-        """Scheduled operations, soonest first."""
+        """Scheduled operations, soonest first; `runnable`: not held for a rollout's wave."""
 
     async def cancel_scheduled(
         self, scheduled_id: int, *, at: datetime
@@ -475,6 +485,51 @@ class NoticeStore(Protocol):
         """The tenant's own newest open notice: what `tenant note` adds to."""
 
 
+class RolloutStore(Protocol):
+    """Rollouts: the frozen selection, its waves, the conductor's steps and the history."""
+
+    async def create_rollout(
+        self,
+        draft: RolloutDraft,
+        plan: Callable[[int], Sequence[datetime]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> Rollout:
+        """Select, plan (raising to refuse) and store a rollout; `RolloutBusy` on overlap."""
+
+    async def get_rollout(self, rollout_id: int) -> Rollout | None:
+        """One rollout with its progress, or None."""
+
+    async def list_rollouts(
+        self, *, unfinished: bool = False, before: int | None = None, limit: int = 50
+    ) -> list[Rollout]:
+        """Rollouts newest first, with their progress."""
+
+    async def rollout_members(
+        self, rollout_id: int, phases: Sequence[RolloutPhase], *, limit: int = 100
+    ) -> list[RolloutMember]:
+        """The tenants of a rollout in `phases`, by instant."""
+
+    async def rollout_events(
+        self, *, rollout_id: int | None = None, limit: int = 100
+    ) -> list[RolloutEvent]:
+        """Rollout history newest first."""
+
+    async def control_rollout(
+        self, rollout_id: int, action: str, *, actor: str, at: datetime
+    ) -> Rollout | None:
+        """Pause, resume or abort (`ValueError` when not possible); None if unknown."""
+
+    async def unfinished_rollout_ids(self) -> list[int]:
+        """The rollouts not done and not aborted."""
+
+    async def conduct_rollout(
+        self, rollout_id: int, *, now: datetime, hold_for: timedelta
+    ) -> ConductStep:
+        """One conductor step of a rollout, in one transaction."""
+
+
 class ServiceStore(
     TenantStore,
     SettingsStore,
@@ -485,6 +540,7 @@ class ServiceStore(
     StatusReads,
     PortalStore,
     NoticeStore,
+    RolloutStore,
     Protocol,
 ):
     """Every role, and the store's own lifecycle: what the composition root holds."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -34,6 +35,8 @@ __all__ = [
     "notices",
     "portal_links",
     "portal_sessions",
+    "rollout_events",
+    "rollouts",
     "scheduled_operations",
     "service_settings",
     "signing_keys",
@@ -120,8 +123,60 @@ scheduled_operations = Table(
     Column("error", Text),
     # Raised on every change to the tenant's schedule: its calendar event's SEQUENCE.
     Column("revision", Integer, nullable=False, server_default="0"),
+    # A rollout's operations (0011): its wave, where the tenant is in it, and held
+    # until the conductor releases the wave.
+    Column("rollout_id", Integer),
+    Column("wave", Integer),
+    Column("rollout_phase", String(16)),
+    Column("held", Boolean, nullable=False, server_default=false()),
     Index("ix_scheduled_status_run_at", "status", "run_at"),
     Index("ix_scheduled_ctx_status", "context_identifier", "status"),
+    # Counts by phase, and the conductor's held tenants whose instant is passing.
+    Index("ix_scheduled_rollout_phase", "rollout_id", "rollout_phase", "run_at"),
+    Index("ix_scheduled_rollout_wave", "rollout_id", "wave"),
+    Index("ix_scheduled_runnable", "status", "held", "run_at"),  # skips held ones
+    Index("ix_scheduled_phase_ctx", "rollout_phase", "context_identifier"),
+)
+
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation", String(32), nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("message", Text),
+    Column("selection", Text, nullable=False),
+    Column("start_at", Instant, nullable=False),
+    Column("window_end", Instant, nullable=False),
+    Column("batch_size", Integer, nullable=False),
+    Column("max_in_progress", Integer, nullable=False),
+    Column("expected_seconds", Integer, nullable=False),
+    Column("max_failures", Integer),
+    Column("max_failure_percent", Float),
+    Column("tenant_count", Integer, nullable=False),
+    Column("wave_count", Integer, nullable=False),
+    Column("next_wave", Integer, nullable=False),
+    Column("forgiven", Integer, nullable=False, server_default="0"),  # failures before resume
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("started_at", Instant),
+    Column("finished_at", Instant),
+    Index("ix_rollouts_status", "status", "id"),
+)
+
+rollout_events = Table(
+    "rollout_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rollout_id", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("detail", Text),
+    Index("ix_rollout_events_rollout", "rollout_id", "id"),
+    Index("ix_rollout_events_at", "at", "id"),
 )
 
 service_settings = Table(

@@ -39,6 +39,8 @@ from tenantstatus.store.notice_sql import NoticeSql, operation_notices
 from tenantstatus.store.portal_sql import PortalSql
 from tenantstatus.store.private_files import private_sqlite_files
 from tenantstatus.store.push_sql import PushSql, enqueue_notifications
+from tenantstatus.store.rollout_records import RolloutPhase
+from tenantstatus.store.rollout_sql import RolloutSql, rollout_progress_on_commit
 from tenantstatus.store.schema import (
     Instant,
     history,
@@ -157,7 +159,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
+class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -333,6 +335,9 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
                 at=at,
             )
             await enqueue_notifications(connection, outcome, int(history_id), at)
+            await rollout_progress_on_commit(
+                connection, context_identifier, outcome, scheduled_id, at
+            )
             await self._announce(connection, context_identifier)
         entry = HistoryEntry(
             id=int(history_id),
@@ -568,6 +573,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
         context_identifier: str | None = None,
         status: ScheduleStatus | None = ScheduleStatus.PENDING,
         limit: int = 100,
+        runnable: bool = False,
     ) -> list[ScheduledOperation]:
         query = (
             sa.select(scheduled_operations)
@@ -578,6 +584,8 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
             query = query.where(scheduled_operations.c.context_identifier == context_identifier)
         if status is not None:
             query = query.where(scheduled_operations.c.status == status.value)
+        if runnable:
+            query = query.where(scheduled_operations.c.held == sa.false())
         async with self._engine.connect() as connection:
             return [_scheduled(row) for row in await connection.execute(query)]
 
@@ -589,7 +597,17 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
                 scheduled_operations.update()
                 .where(scheduled_operations.c.id == scheduled_id)
                 .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
-                .values(status=ScheduleStatus.CANCELLED.value, finished_at=at)
+                .values(
+                    status=ScheduleStatus.CANCELLED.value,
+                    finished_at=at,
+                    rollout_phase=sa.case(
+                        (
+                            scheduled_operations.c.rollout_id.is_not(None),
+                            RolloutPhase.CANCELLED.value,
+                        ),
+                        else_=None,
+                    ),
+                )
             )
             if result.rowcount != 1:
                 return None
@@ -610,6 +628,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
             sa.select(scheduled_operations)
             .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
             .where(scheduled_operations.c.run_at <= now)
+            .where(scheduled_operations.c.held == sa.false())  # a rollout's wave not released
             .order_by(scheduled_operations.c.run_at, scheduled_operations.c.id)
             .limit(limit)
         )
@@ -622,7 +641,18 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql):
                 scheduled_operations.update()
                 .where(scheduled_operations.c.id == scheduled_id)
                 .where(scheduled_operations.c.status == ScheduleStatus.PENDING.value)
-                .values(status=ScheduleStatus.FAILED.value, finished_at=at, error=error[:2000])
+                .values(
+                    status=ScheduleStatus.FAILED.value,
+                    finished_at=at,
+                    error=error[:2000],
+                    rollout_phase=sa.case(
+                        (
+                            scheduled_operations.c.rollout_id.is_not(None),
+                            RolloutPhase.REFUSED.value,
+                        ),
+                        else_=None,
+                    ),
+                )
             )
             await self._end_scheduled_notices(connection, scheduled_id, at, NoticeResolution.FAILED)
             owner = await connection.scalar(

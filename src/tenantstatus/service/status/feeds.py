@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from tenantstatus.service.status.states import operation_heading
 from tenantstatus.service.status.views import ChangeRow, PlannedRow
-from tenantstatus.store import Notice, NoticeScope
+from tenantstatus.store import Notice, NoticeScope, RolloutEvent
 
 __all__ = ["Feed", "FeedEntry", "atom_instant", "build_feed"]
 
@@ -66,12 +66,17 @@ def build_feed(
     now: datetime,
     notices: Sequence[Notice] = (),
     notice_page: str | None = None,
+    rollout_events: Sequence[RolloutEvent] = (),
 ) -> Feed:
     """A feed of `changes`, `planned` operations and the messages of `notices`, newest
     first; `notice_page` is where the notices link (a tenant's feed: its page)."""
     entries: list[tuple[datetime, FeedEntry]] = []
     for n in notices:
         entries += _notice_entries(base_url, n, notice_page)
+    for event in rollout_events:
+        entry = _rollout_entry(base_url, event)
+        if entry is not None:
+            entries.append((event.at, entry))
     for p in planned:
         page = _page(base_url, p.context_identifier)
         message = None if p.notice is None else p.notice.body
@@ -117,6 +122,31 @@ def build_feed(
         self_url=self_url,
         alternate_url=alternate_url,
         entries=[entry for _, entry in entries],
+    )
+
+
+_ROLLOUT_TITLES = {
+    "start": "started",
+    "pause": "paused",
+    "resume": "resumed",
+    "end": "ended",
+    "abort": "ended: aborted",
+}
+
+
+def _rollout_entry(base_url: str, event: RolloutEvent) -> FeedEntry | None:
+    """A rollout's start, pause, resume and end; None for the rest of its history."""
+    title = _ROLLOUT_TITLES.get(event.action)
+    if title is None:
+        return None
+    why = f" {event.detail}." if event.detail else ""
+    return FeedEntry(
+        id=f"{base_url}/status#rollout-{event.rollout_id}-{event.id}",
+        title=f"Rollout #{event.rollout_id} {title}",
+        updated=atom_instant(event.at),
+        link=f"{base_url}/status#rollout-{event.rollout_id}",
+        summary=f"Rollout #{event.rollout_id} {title} by {event.actor}.{why}",
+        category="rollout",
     )
 
 

@@ -32,6 +32,7 @@ from tenantstatus.service.status.rendering import (
     render,
     render_days,
 )
+from tenantstatus.service.status.rollout_rows import rollout_rows
 from tenantstatus.service.status.rollups import Rollup, RollupCache
 from tenantstatus.service.status.statuspage_api import add_statuspage_api
 from tenantstatus.service.status.summary import StatuspageParts, statuspage_parts
@@ -303,6 +304,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             for listing in (await store.tenant_page(state=state, limit=OVERVIEW_ITEMS)).tenants
         ]
         coming = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=OVERVIEW_ITEMS)
+        rollouts = await store.list_rollouts(unfinished=True, limit=OVERVIEW_ITEMS)
         body = render(
             "overview.html",
             previous_url=_page_url(prefix, wanted, before=page.tenants[0].context_identifier)
@@ -324,6 +326,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             under_way=[n for n in open_notices if not n.planned],
             in_maintenance=tenant_rows(maintenance, zone),
             planned_next=planned_rows(coming, zone, open_notices),
+            rollouts=rollout_rows(rollouts, zone),
             feeds=[("Changes of every tenant", "/status/feed.atom")],
             calendars=[("Maintenance of every tenant", "/status/calendar.ics")],
         )
@@ -353,6 +356,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         changes = await store.recent_changes(limit=FEED_ENTRIES)
         planned = await store.list_scheduled(status=ScheduleStatus.PENDING, limit=FEED_ENTRIES)
         notices = await store.list_notices(open_only=False, limit=FEED_ENTRIES)
+        rollout_events = await store.rollout_events(limit=FEED_ENTRIES)
         base = _base_url(request)
         feed = build_feed(
             title="All tenants: state changes",
@@ -364,6 +368,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
             planned=planned_rows(planned, zone, notice_views(notices, zone)),
             now=_now(request),
             notices=notices,
+            rollout_events=rollout_events,
         )
         return _feed_response(feed, timer, private=not public_overview)
 

@@ -65,7 +65,7 @@ class Scheduler:
     async def _pause(self) -> float:
         """Sleep until the soonest pending operation, but never longer than `interval`."""
         try:
-            soonest = await self.tenants.store.list_scheduled(limit=1)
+            soonest = await self.tenants.store.list_scheduled(limit=1, runnable=True)
         except Exception:
             return self.interval
         if not soonest:

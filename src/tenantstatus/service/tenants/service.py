@@ -239,6 +239,10 @@ class TenantService:
         upcoming = await self.store.list_scheduled(context_identifier=context_identifier, limit=1)
         self.cache.put(tenant, upcoming[0].run_at if upcoming else None)
 
+    async def refresh_schedule(self, context_identifier: str) -> None:
+        """Re-read one tenant's next scheduled instant into the cache (ValidUntil's cap)."""
+        await self._refresh_schedule(context_identifier)
+
     async def _refresh_schedule(self, context_identifier: str) -> None:
         upcoming = await self.store.list_scheduled(context_identifier=context_identifier, limit=1)
         self.cache.set_next_scheduled(context_identifier, upcoming[0].run_at if upcoming else None)
