@@ -31,6 +31,9 @@ HOST_PATTERN = (
 )
 # Anything but newlines and tabs below U+0020, DEL and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The same rule for OpenAPI: no control character, and one that is not white space.
+_ALLOWED = r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]"
+MESSAGE_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x1f\x7f-\x9f]{_ALLOWED}*$"
 _HOST = re.compile(HOST_PATTERN)
 MESSAGE_EXAMPLE = "Upgrading to 11.12; back by 02:30. Notes: https://status.example.com/11.12"
 INSTANT_EXAMPLE = "2030-03-14T02:30:00Z"
@@ -53,6 +56,7 @@ MessageText = Annotated[
         description="Plain text a person wrote; http(s) links become links, nothing else "
         "is markup (it is always shown escaped).",
         examples=[MESSAGE_EXAMPLE],
+        json_schema_extra={"pattern": MESSAGE_PATTERN},
     ),
     AfterValidator(_message),
 ]
