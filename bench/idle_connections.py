@@ -16,8 +16,11 @@ ready-to-paste markdown tables. Servers are pinned to `--server-cpu`, wrk (one t
    none, held; ...), so the machine's noise falls on both sides of a pair alike. The
    table gives the median of the per-pair ratios with their spread, and the server CPU
    per request on each side (a measure that does not depend on how much of the core the
-   others left us). wrk is not the limit when the same wrk drives the raw-protocol
-   prototype faster, measured before and after the pairs.
+   others left us). Each pair then has a third run, *at once*: two wrk started together,
+   one per serve, so the two serves share their core and every burst of the machine's
+   load falls on both at the same instant (`--no-at-once` skips it). wrk is not the limit
+   when the same wrk drives the raw-protocol prototype faster, measured before and after
+   the pairs.
    *Reconnecting:* a third `serve` with the default 10 s header timeout, which closes
    each idle connection while the holder opens a new one at once, as an attacker would
    (the cost of the defence; the table gives the reconnect rate), measured in
@@ -49,6 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,6 +266,9 @@ class HeldPairs:
 
     held: list[bench.WrkRun] = field(default_factory=list)
     none: list[bench.WrkRun] = field(default_factory=list)
+    # The same, measured at once: two wrk, one per serve, the two serves sharing a core.
+    held_at_once: list[bench.WrkRun] = field(default_factory=list)
+    none_at_once: list[bench.WrkRun] = field(default_factory=list)
     wrk_checks: list[tuple[bench.WrkRun, bench.WrkRun]] = field(default_factory=list)
     open_min: int = 0
     reopened: int = 0
@@ -270,6 +277,20 @@ class HeldPairs:
 def cpu_us_per_request(run: bench.WrkRun) -> float:
     """Server CPU time per answered request, in microseconds."""
     return run.server_cpu * 1e6 / run.rps if run.rps else float("nan")
+
+
+def at_once(
+    procs: bench.Processes, servers: Sequence[bench.Server], lua: Path, duration: int, pair: int
+) -> list[bench.WrkRun]:
+    """One wrk per server, all started together (each with -c64), for the same seconds."""
+    with ThreadPoolExecutor(len(servers)) as pool:
+        futures = [
+            pool.submit(
+                bench.run_wrk, procs, s, lua, duration=duration, connections=64, round_no=pair
+            )
+            for s in servers
+        ]
+        return [f.result() for f in futures]
 
 
 def held_pairs(
@@ -307,9 +328,43 @@ def held_pairs(
                 f"{cpu_us_per_request(run):.1f} us CPU/request, errors {run.errors}, "
                 f"wrk {run.client_cpu:.0%} of its core, other processes {run.other_cpu:.0%}"
             )
+        if args.at_once:
+            held_run, none_run = at_once(procs, [held, none], lua, args.pair_duration, pair)
+            pairs.held_at_once.append(held_run)
+            pairs.none_at_once.append(none_run)
+            bench.say(
+                f"pair {pair}: at once: held {held_run.rps:,.0f} req/s, none "
+                f"{none_run.rps:,.0f} req/s ({held_run.rps / none_run.rps:.2f}x), p99 "
+                f"{held_run.p99_ms:.2f} / {none_run.p99_ms:.2f} ms"
+            )
     check_wrk()
     pairs.reopened = holder.read()["reopened"] - before
     return pairs
+
+
+def _at_once_row(args: argparse.Namespace, pairs: HeldPairs) -> list[str]:
+    if not pairs.held_at_once:
+        return []
+    ratios = [h.rps / n.rps for h, n in zip(pairs.held_at_once, pairs.none_at_once, strict=True)]
+    cpu_ratios = [
+        cpu_us_per_request(h) / cpu_us_per_request(n)
+        for h, n in zip(pairs.held_at_once, pairs.none_at_once, strict=True)
+    ]
+    ratio = statistics.median(ratios)
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [ratio] * 3
+    p99 = statistics.median(r.p99_ms for r in pairs.held_at_once)
+    return [
+        f"| {args.idle:,} held open, **at once** (two wrk together, the two serves sharing "
+        f"CPU {args.server_cpu}) | {len(ratios)} | "
+        f"{statistics.median(r.rps for r in pairs.none_at_once):,.0f} | "
+        f"{statistics.median(r.rps for r in pairs.held_at_once):,.0f} | "
+        f"{p99:.2f} ({statistics.median(r.p99_ms for r in pairs.none_at_once):.2f}) | "
+        f"**{ratio:.2f}x** | {quartiles[0]:.2f}-{quartiles[2]:.2f}, {_spread(ratios)} | "
+        f"{statistics.median(cpu_us_per_request(r) for r in pairs.held_at_once):.1f} ÷ "
+        f"{statistics.median(cpu_us_per_request(r) for r in pairs.none_at_once):.1f}: "
+        f"**{statistics.median(cpu_ratios):.2f}x** ({_spread(cpu_ratios)}) | "
+        "(p99 here is two servers on one core) |"
+    ]
 
 
 def held_table(args: argparse.Namespace, pairs: HeldPairs) -> str:
@@ -340,6 +395,7 @@ def held_table(args: argparse.Namespace, pairs: HeldPairs) -> str:
         f"{statistics.median(cpu_us_per_request(r) for r in pairs.none):.1f}: "
         f"**{statistics.median(cpu_ratios):.2f}x** ({_spread(cpu_ratios)}) | "
         f"{'met' if met else 'missed'} |",
+        *_at_once_row(args, pairs),
         "",
         f"wrk errors: {errors}. Other processes (not ours) used {_spread(other)} cores during "
         f"the runs (median {statistics.median(other):.2f}); wrk itself used at most "
@@ -468,6 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=30)
     parser.add_argument("--attempts", type=int, default=2)
     parser.add_argument("--skip-nginx", action="store_true", help="only the idle comparison")
+    parser.add_argument(
+        "--no-at-once",
+        dest="at_once",
+        action="store_false",
+        help="no third run per pair with both serves measured at once",
+    )
     parser.add_argument(
         "--no-wrk-check", action="store_true", help="no raw-prototype runs beside the pairs"
     )
