@@ -16,6 +16,11 @@ httptools protocol with two rules added:
     >>> prepare_process(header_timeout=10.0, max_connections=None)  # raises, logs fd limits
     >>> uvicorn.run(app, http="tenantstatus.service.state.fast_protocol:StateFastProtocol")
 
+All connections of one event loop share one header clock (`HeadClock`): a timer wheel
+with one loop timer, not a timer per connection. With 10,000 idle connections, 10,000
+timers in the loop's heap would make every keep-alive timer uvicorn arms per request
+walk a heap of 10,000 cold entries.
+
 The limits are per process, as the fd limit they derive from is: `prepare_process` sets
 them at process start (`serve`, and each worker in `app_from_environment`), and every
 protocol instance reads them. uvicorn is given the protocol by name, so a spawned
@@ -25,12 +30,15 @@ worker does not import the service before it answers its supervisor's health che
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
+import math
 import resource
 import socket
 import struct
 import time
-from asyncio import Transport
+import weakref
+from asyncio import AbstractEventLoop, Transport
 from asyncio.events import TimerHandle
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +46,10 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = [
+    "HEAD_CLOCK_TICK",
     "BoundedHttpProtocol",
     "ConnectionLimits",
+    "HeadClock",
     "default_max_connections",
     "prepare_process",
     "process_limits",
@@ -55,6 +65,8 @@ FD_RESERVE = 1024
 _UNLIMITED_TARGET = 1_048_576
 _REFUSAL_LOG_INTERVAL = 10.0
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+# The header clock's resolution: a connection is closed at most this late, never early.
+HEAD_CLOCK_TICK = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,69 @@ class _Refusals:
             cls.logged_at = now
 
 
+class HeadClock:
+    """One event loop's request-head deadlines: buckets of `HEAD_CLOCK_TICK` s, one timer.
+
+    A connection sits in at most one bucket, the one its deadline fell in when it was
+    put there. When the bucket comes due, each connection in it checks its deadline
+    again: a request in progress or a later deadline (a keep-alive request answered
+    meanwhile) puts it back, a deadline passed closes it. A request costs two
+    assignments; each connection is looked at about once per header timeout.
+    """
+
+    def __init__(self, loop: AbstractEventLoop) -> None:
+        self.loop = loop
+        self._buckets: dict[int, set[BoundedHttpProtocol]] = {}
+        self._slots: list[int] = []  # a heap of the buckets' slot numbers
+        self._timer: TimerHandle | None = None
+        self._armed_slot: int | None = None
+
+    @classmethod
+    def of(cls, loop: AbstractEventLoop) -> HeadClock:
+        """The clock of `loop`, created at its first connection."""
+        clock = _CLOCKS.get(loop)
+        if clock is None:
+            clock = _CLOCKS[loop] = cls(loop)
+        return clock
+
+    def watch(self, connection: BoundedHttpProtocol, due: float) -> int:
+        """Look at `connection` again at `due` (or up to one tick later); return its slot."""
+        slot = math.ceil(due / HEAD_CLOCK_TICK)
+        bucket = self._buckets.get(slot)
+        if bucket is None:
+            bucket = self._buckets[slot] = set()
+            heapq.heappush(self._slots, slot)
+        bucket.add(connection)
+        if self._armed_slot is None or slot < self._armed_slot:
+            self._arm(slot)
+        return slot
+
+    def forget(self, connection: BoundedHttpProtocol, slot: int) -> None:
+        """`connection` is gone: drop it from its bucket (the bucket's slot stays armed)."""
+        bucket = self._buckets.get(slot)
+        if bucket is not None:
+            bucket.discard(connection)
+
+    def _arm(self, slot: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_slot = slot
+        self._timer = self.loop.call_at(slot * HEAD_CLOCK_TICK, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = self._armed_slot = None
+        now = self.loop.time()
+        while self._slots and self._slots[0] * HEAD_CLOCK_TICK <= now:
+            slot = heapq.heappop(self._slots)
+            for connection in self._buckets.pop(slot, ()):
+                connection.check_request_head(now)
+        if self._slots:
+            self._arm(self._slots[0])
+
+
+_CLOCKS: weakref.WeakKeyDictionary[AbstractEventLoop, HeadClock] = weakref.WeakKeyDictionary()
+
+
 class BoundedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a request-head timeout and a connection cap."""
 
@@ -152,11 +227,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.limits = limits or process_limits()
         # When the next request head is due (loop time), or None while a request is in
-        # progress. One timer per connection checks it lazily: a request costs two
+        # progress. The loop's one `HeadClock` checks it lazily: a request costs two
         # assignments, not a cancelled and a new timer each (the state API's fast path
         # answers in tens of microseconds, so that churn would be a tenth of it).
         self._head_due: float | None = None
-        self._header_timer: TimerHandle | None = None
+        self._head_slot: int | None = None  # the clock's bucket this connection is in
         self._refused = False
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
@@ -172,9 +247,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._head_due = None
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if self._head_slot is not None:
+            HeadClock.of(self.loop).forget(self, self._head_slot)
+            self._head_slot = None
         super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:
@@ -192,18 +267,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         """Stop the header clock: a request head is complete."""
         self._head_due = None
 
-    def _await_request_head(self) -> None:
-        self._head_due = due = self.loop.time() + self.limits.header_timeout
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_at(due, self._check_request_head)
-
-    def _check_request_head(self) -> None:
-        self._header_timer = None
+    def check_request_head(self, now: float) -> None:
+        """The header clock's call: close this connection if its request head is overdue."""
+        self._head_slot = None
         due = self._head_due
         if due is None:
             return  # a request is in progress; the clock starts again when it is answered
-        if self.loop.time() < due:
-            self._header_timer = self.loop.call_at(due, self._check_request_head)
+        if now < due:
+            self._head_slot = HeadClock.of(self.loop).watch(self, due)
             return
         transport = self.transport
         if transport.is_closing():
@@ -214,6 +285,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             transport.abort()
         else:
             transport.close()
+
+    def _await_request_head(self) -> None:
+        self._head_due = due = self.loop.time() + self.limits.header_timeout
+        if self._head_slot is None:
+            self._head_slot = HeadClock.of(self.loop).watch(self, due)
 
 
 def _reset(transport: Transport) -> None:
