@@ -321,8 +321,14 @@ def test_every_worker_raises_and_logs_its_fd_limits(
     try:
         fresh = httpx.get(f"{service.url}/healthz", timeout=10)
         assert fresh.status_code == 200
-        lines = [line for line in service.log().splitlines() if "file descriptors:" in line]
-        # The supervisor, then each worker at its own start.
+        # The supervisor, then each worker at its own start: one worker may still be
+        # starting when the other answers.
+        deadline = time.monotonic() + 30
+        while True:
+            lines = [line for line in service.log().splitlines() if "file descriptors:" in line]
+            if len(lines) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(lines) == 3, service.log()
         assert all("at most 300 connections" in line for line in lines)
     finally:
