@@ -689,6 +689,51 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
         async with self._engine.connect() as connection:
             return {ctx: run_at for ctx, run_at in await connection.execute(query)}
 
+    async def next_scheduled_of(self, context_identifiers: Sequence[str]) -> dict[str, datetime]:
+        """The earliest pending instant of each of these tenants that has one."""
+        query = (
+            sa.select(
+                scheduled_operations.c.context_identifier,
+                sa.func.min(scheduled_operations.c.run_at),
+            )
+            .where(
+                scheduled_operations.c.context_identifier.in_(context_identifiers),
+                scheduled_operations.c.status == ScheduleStatus.PENDING.value,
+            )
+            .group_by(scheduled_operations.c.context_identifier)
+        )
+        async with self._engine.connect() as connection:
+            return {ctx: run_at for ctx, run_at in await connection.execute(query)}
+
+    async def rollout_next_scheduled(
+        self, rollout_id: int, *, batch_size: int = 2_000
+    ) -> AsyncIterator[list[tuple[str, datetime | None]]]:
+        """Each tenant of a rollout with its earliest pending instant (None: nothing
+        pending), in batches: what ValidUntil's caps need after the rollout changed."""
+        ops, mine = scheduled_operations, scheduled_operations.alias("mine")
+        earliest = (
+            sa.select(sa.func.min(ops.c.run_at))
+            .where(
+                ops.c.context_identifier == mine.c.context_identifier,
+                ops.c.status == ScheduleStatus.PENDING.value,
+            )
+            .scalar_subquery()
+        )
+        after = 0
+        while True:
+            query = (
+                sa.select(mine.c.id, mine.c.context_identifier, earliest)
+                .where(mine.c.rollout_id == rollout_id, mine.c.id > after)
+                .order_by(mine.c.id)
+                .limit(batch_size)
+            )
+            async with self._engine.connect() as connection:
+                rows = list(await connection.execute(query))
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [(ctx, run_at) for _, ctx, run_at in rows]
+
     # --- settings -----------------------------------------------------------------------------
 
     async def get_setting(self, key: str) -> str | None:
