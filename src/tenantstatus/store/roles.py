@@ -164,7 +164,7 @@ class TenantStore(Protocol):
         """The earliest pending instant of each of these tenants that has one."""
 
     def rollout_next_scheduled(
-        self, rollout_id: int, *, batch_size: int = 2_000
+        self, rollout_id: int, *, batch_size: int = 500
     ) -> AsyncIterator[list[tuple[str, datetime | None]]]:
         """Each tenant of a rollout with its earliest pending instant, in batches."""
 

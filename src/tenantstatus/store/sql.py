@@ -706,33 +706,23 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
             return {ctx: run_at for ctx, run_at in await connection.execute(query)}
 
     async def rollout_next_scheduled(
-        self, rollout_id: int, *, batch_size: int = 2_000
+        self, rollout_id: int, *, batch_size: int = 500
     ) -> AsyncIterator[list[tuple[str, datetime | None]]]:
         """Each tenant of a rollout with its earliest pending instant (None: nothing
-        pending), in batches: what ValidUntil's caps need after the rollout changed."""
-        ops, mine = scheduled_operations, scheduled_operations.alias("mine")
-        earliest = (
-            sa.select(sa.func.min(ops.c.run_at))
-            .where(
-                ops.c.context_identifier == mine.c.context_identifier,
-                ops.c.status == ScheduleStatus.PENDING.value,
-            )
-            .scalar_subquery()
+        pending), in batches: what ValidUntil's caps need after the rollout changed.
+
+        One streamed read of the rollout's tenants, and per batch one indexed read of
+        their pending instants (a correlated subquery made SQLite scan every pending row).
+        """
+        query = sa.select(scheduled_operations.c.context_identifier).where(
+            scheduled_operations.c.rollout_id == rollout_id
         )
-        after = 0
-        while True:
-            query = (
-                sa.select(mine.c.id, mine.c.context_identifier, earliest)
-                .where(mine.c.rollout_id == rollout_id, mine.c.id > after)
-                .order_by(mine.c.id)
-                .limit(batch_size)
-            )
-            async with self._engine.connect() as connection:
-                rows = list(await connection.execute(query))
-            if not rows:
-                return
-            after = rows[-1][0]
-            yield [(ctx, run_at) for _, ctx, run_at in rows]
+        async with self._engine.connect() as connection:
+            result = await connection.stream(query)
+            async for partition in result.partitions(batch_size):
+                batch = [str(row[0]) for row in partition]
+                upcoming = await self.next_scheduled_of(batch)
+                yield [(ctx, upcoming.get(ctx)) for ctx in batch]
 
     # --- settings -----------------------------------------------------------------------------
 
