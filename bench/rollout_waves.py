@@ -17,7 +17,9 @@ Then R interleaved rounds (the order alternates), each with two wrk runs of S se
 during which a rollout over all N tenants runs (waves of 100, at most 200 in progress,
 2 s expected per tenant, starting at once); after that run it is aborted and the bench
 waits until no tenant is offline and the receiver is quiet, so the next run starts from
-the same state. Deliveries per second are the receiver's POSTs during the wrk run. The
+the same state. Deliveries per second are the receiver's POSTs during the wrk run; a
+third run per round, "waves, no wrk", counts them with the state API unloaded (what the
+waves and the fan-out give when wrk does not take the server's core). The
 load generator is not the limit when wrk's core is not saturated (its busy share and
 wrk's own CPU are in the table). With --profile, py-spy records the server during the
 first waves run. Stops everything it started.
@@ -229,10 +231,10 @@ def main() -> None:
             state_api.run_wrk(procs, server, lua, duration=3, connections=args.connections)
             for round_no in range(args.rounds):
                 kinds = ("no rollout", "waves") if round_no % 2 == 0 else ("waves", "no rollout")
-                for kind in kinds:
+                for kind in (*kinds, "waves, no wrk"):
                     rollout: dict[str, Any] = {}
                     profiler = None
-                    if kind == "waves":
+                    if kind.startswith("waves"):
                         started = time.perf_counter()
                         rollout = _call(
                             f"{server.base}/admin/rollouts", "POST", _rollout_body(round_no)
@@ -246,18 +248,24 @@ def main() -> None:
                             )
                     before = receiver.stats()["count"]
                     at = time.monotonic()
-                    run = state_api.run_wrk(
-                        procs,
-                        server,
-                        lua,
-                        duration=args.duration,
-                        connections=args.connections,
-                        round_no=round_no,
-                    )
+                    if kind == "waves, no wrk":
+                        time.sleep(args.duration)
+                        run = state_api.WrkRun(
+                            kind, round_no, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", 0, 0, 0
+                        )
+                    else:
+                        run = state_api.run_wrk(
+                            procs,
+                            server,
+                            lua,
+                            duration=args.duration,
+                            connections=args.connections,
+                            round_no=round_no,
+                        )
                     delivered = (receiver.stats()["count"] - before) / (time.monotonic() - at)
                     if profiler is not None:
                         profiler.stop()
-                    if kind == "waves":
+                    if kind.startswith("waves"):
                         shown = _call(f"{server.base}/admin/rollouts/{rollout['Id']}")
                         rollout["progress"] = shown.get("Progress", {})
                         _call(f"{server.base}/admin/rollouts/{rollout['Id']}/abort", "POST")
@@ -316,7 +324,7 @@ def _report(
             rows,
         )
     )
-    for kind in ("no rollout", "waves"):
+    for kind in ("no rollout", "waves", "waves, no wrk"):
         mine = [r for k, r, _, _ in runs if k == kind]
         rates = [d for k, _, d, _ in runs if k == kind]
         print(
@@ -324,7 +332,7 @@ def _report(
             f"req/s median {statistics.median(r.rps for r in mine):,.0f}, "
             f"deliveries/s median {statistics.median(rates):,.0f}"
         )
-    creations = [r["create_s"] for k, _, _, r in runs if k == "waves"]
+    creations = [r["create_s"] for k, _, _, r in runs if k.startswith("waves")]
     print(f"rollout creation during the bench: median {statistics.median(creations):.2f} s")
     if args.profile is not None:
         path = args.profile / "waves.txt"
