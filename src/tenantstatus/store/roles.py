@@ -160,6 +160,14 @@ class TenantStore(Protocol):
     async def next_scheduled(self) -> dict[str, datetime]:
         """The earliest pending instant per tenant."""
 
+    async def next_scheduled_of(self, context_identifiers: Sequence[str]) -> dict[str, datetime]:
+        """The earliest pending instant of each of these tenants that has one."""
+
+    def rollout_next_scheduled(
+        self, rollout_id: int, *, batch_size: int = 500
+    ) -> AsyncIterator[list[tuple[str, datetime | None]]]:
+        """Each tenant of a rollout with its earliest pending instant, in batches."""
+
     def changes(self) -> AsyncGenerator[str, None]:
         """ContextIdentifiers other processes change, as they commit; `ALL_TENANTS` to catch up.
 

@@ -689,6 +689,41 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
         async with self._engine.connect() as connection:
             return {ctx: run_at for ctx, run_at in await connection.execute(query)}
 
+    async def next_scheduled_of(self, context_identifiers: Sequence[str]) -> dict[str, datetime]:
+        """The earliest pending instant of each of these tenants that has one."""
+        query = (
+            sa.select(
+                scheduled_operations.c.context_identifier,
+                sa.func.min(scheduled_operations.c.run_at),
+            )
+            .where(
+                scheduled_operations.c.context_identifier.in_(context_identifiers),
+                scheduled_operations.c.status == ScheduleStatus.PENDING.value,
+            )
+            .group_by(scheduled_operations.c.context_identifier)
+        )
+        async with self._engine.connect() as connection:
+            return {ctx: run_at for ctx, run_at in await connection.execute(query)}
+
+    async def rollout_next_scheduled(
+        self, rollout_id: int, *, batch_size: int = 500
+    ) -> AsyncIterator[list[tuple[str, datetime | None]]]:
+        """Each tenant of a rollout with its earliest pending instant (None: nothing
+        pending), in batches: what ValidUntil's caps need after the rollout changed.
+
+        One streamed read of the rollout's tenants, and per batch one indexed read of
+        their pending instants (a correlated subquery made SQLite scan every pending row).
+        """
+        query = sa.select(scheduled_operations.c.context_identifier).where(
+            scheduled_operations.c.rollout_id == rollout_id
+        )
+        async with self._engine.connect() as connection:
+            result = await connection.stream(query)
+            async for partition in result.partitions(batch_size):
+                batch = [str(row[0]) for row in partition]
+                upcoming = await self.next_scheduled_of(batch)
+                yield [(ctx, upcoming.get(ctx)) for ctx in batch]
+
     # --- settings -----------------------------------------------------------------------------
 
     async def get_setting(self, key: str) -> str | None:

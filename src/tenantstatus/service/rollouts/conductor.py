@@ -64,11 +64,7 @@ class Conductor:
             )
             if done.released:
                 self.tenants.schedule_changed.set()
-            if len(done.moved) > 500:
-                await self.tenants.catch_up()
-            else:
-                for context_identifier in done.moved:
-                    await self.tenants.refresh_schedule(context_identifier)
+            await self.tenants.refresh_schedules(done.moved)
             for event in done.events:
                 log.info("rollout %d: %s", rollout_id, event)
             if done.events or done.released or self._steps % GAUGE_EVERY == 1:

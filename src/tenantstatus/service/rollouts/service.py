@@ -104,7 +104,7 @@ class RolloutService:
             raise RolloutConflict(
                 f"{exc}; wait for that rollout to end, abort it, or leave those tenants out"
             ) from None
-        await self.tenants.catch_up()  # ValidUntil of every selected tenant is capped now
+        await self.tenants.refresh_rollout(rollout.id)  # each selected ValidUntil is capped
         self.tenants.schedule_changed.set()
         log.info(
             "rollout %d: %s over %d tenants in %d waves, by %s",
@@ -126,7 +126,7 @@ class RolloutService:
             raise RolloutConflict(str(exc)) from None
         if rollout is None:
             raise UnknownRollout(rollout_id)
-        await self.tenants.catch_up()
+        await self.tenants.refresh_rollout(rollout_id)
         self.tenants.schedule_changed.set()
         log.info("rollout %d: %s by %s", rollout_id, action, actor)
         return rollout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +32,9 @@ from tenantstatus.store import (
 )
 
 __all__ = ["ImportItem", "TenantService"]
+
+#: Tenants whose schedule one query re-reads (SQLite allows 32,766 parameters).
+SCHEDULE_CHUNK = 500
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +245,25 @@ class TenantService:
     async def refresh_schedule(self, context_identifier: str) -> None:
         """Re-read one tenant's next scheduled instant into the cache (ValidUntil's cap)."""
         await self._refresh_schedule(context_identifier)
+
+    async def refresh_schedules(self, context_identifiers: Iterable[str]) -> None:
+        """Re-read these tenants' next scheduled instants, a few hundred per query, yielding
+        the event loop between queries (a rollout moves thousands at once)."""
+        pending = list(context_identifiers)
+        for start in range(0, len(pending), SCHEDULE_CHUNK):
+            chunk = pending[start : start + SCHEDULE_CHUNK]
+            upcoming = await self.store.next_scheduled_of(chunk)
+            for context_identifier in chunk:
+                self.cache.set_next_scheduled(context_identifier, upcoming.get(context_identifier))
+            await asyncio.sleep(0)
+
+    async def refresh_rollout(self, rollout_id: int) -> None:
+        """Re-read the next scheduled instant of every tenant of a rollout (created, paused,
+        resumed or aborted), in batches that yield the event loop: not every tenant's."""
+        async for batch in self.store.rollout_next_scheduled(rollout_id):
+            for context_identifier, instant in batch:
+                self.cache.set_next_scheduled(context_identifier, instant)
+            await asyncio.sleep(0)
 
     async def _refresh_schedule(self, context_identifier: str) -> None:
         upcoming = await self.store.list_scheduled(context_identifier=context_identifier, limit=1)
