@@ -133,6 +133,35 @@ async def test_a_step_releases_a_wave_only_under_the_cap_and_moves_the_held_on(
     ]
 
 
+async def test_a_tenant_finished_past_its_expected_duration_is_late_between_steps(
+    store: SqlStore,
+) -> None:
+    await _tenants(store, "sod5.example.com", 2)
+    rollout = await store.create_rollout(_draft("sod5.example.com"), _waves(2), actor="op", at=NOW)
+    await store.conduct_rollout(rollout.id, now=NOW, hold_for=HOLD)
+    for scheduled in await store.due_scheduled(NOW):
+        await store.commit_operation(
+            scheduled.context_identifier,
+            functools.partial(apply, scheduled.context_identifier, request=UPGRADE, now=NOW),
+            actor="schedule",
+            at=NOW,
+            scheduled_id=scheduled.id,
+        )
+    # No conductor step in between: one finishes within its expected 60 s, one past it.
+    done = OperationRequest(Operation.UPGRADE_DONE)
+    for ctx, after in (("Sod5000", timedelta(seconds=59)), ("Sod5001", timedelta(seconds=61))):
+        await store.commit_operation(
+            ctx,
+            functools.partial(apply, ctx, request=done, now=NOW + after),
+            actor="tooling",
+            at=NOW + after,
+        )
+    found = await store.get_rollout(rollout.id)
+    assert found is not None
+    assert found.progress.counts == {RolloutPhase.DONE: 1, RolloutPhase.DONE_LATE: 1}
+    assert (found.progress.done, found.progress.late) == (2, 1)
+
+
 async def test_every_statement_of_a_step_seeks_an_index_on_sqlite(tmp_path: Path) -> None:
     # SQLite only: PostgreSQL plans from statistics, which small tables do not have.
     path = tmp_path / "plan.db"

@@ -177,18 +177,33 @@ async def rollout_progress_on_commit(
             .values(rollout_phase=RolloutPhase.DONE if settled else RolloutPhase.RUNNING)
         )
     if settled:
-        for running, finished in (
-            (RolloutPhase.RUNNING, RolloutPhase.DONE),
-            (RolloutPhase.LATE, RolloutPhase.DONE_LATE),
-        ):
+        # Past its expected duration a tenant finishes late, whether or not a conductor
+        # step saw it running that long.
+        running = await connection.execute(
+            sa.select(_ops.c.id, _ops.c.finished_at, rollouts.c.expected_seconds)
+            .join(rollouts, rollouts.c.id == _ops.c.rollout_id)
+            .where(
+                _ops.c.rollout_phase == RolloutPhase.RUNNING,
+                _ops.c.context_identifier == context_identifier,
+            )
+        )
+        for row in running.all():
+            overdue = row.finished_at is not None and row.finished_at <= at - timedelta(
+                seconds=row.expected_seconds
+            )
             await connection.execute(
                 _ops.update()
-                .where(
-                    _ops.c.rollout_phase == running,
-                    _ops.c.context_identifier == context_identifier,
-                )
-                .values(rollout_phase=finished)
+                .where(_ops.c.id == row.id)
+                .values(rollout_phase=RolloutPhase.DONE_LATE if overdue else RolloutPhase.DONE)
             )
+        await connection.execute(
+            _ops.update()
+            .where(
+                _ops.c.rollout_phase == RolloutPhase.LATE,
+                _ops.c.context_identifier == context_identifier,
+            )
+            .values(rollout_phase=RolloutPhase.DONE_LATE)
+        )
 
 
 class RolloutSql:
