@@ -39,13 +39,20 @@ def _trim(url: str) -> str:
     return url
 
 
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # "http://[x": an unclosed IPv6 literal is prose, not a link
+        return False
+
+
 def linkify(text: str) -> Markup:
     """`text` escaped, with each http(s) URL in it a link (also escaped)."""
     parts: list[Markup] = []
     last = 0
     for match in _URL.finditer(text):
         url = _trim(match.group(0))
-        if not urlsplit(url).hostname:
+        if not _has_host(url):
             continue
         start = match.start()
         parts.append(escape(text[last:start]))
