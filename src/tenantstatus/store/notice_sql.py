@@ -9,6 +9,7 @@ in the operation's own transaction (`operation_notices`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -61,18 +62,22 @@ def _notice(row: Any, updates: Sequence[NoticeUpdate] = (), listed: Sequence[str
     )
 
 
+@functools.cache
+def _updates_statement() -> sa.Select[Any]:
+    return (
+        sa.select(notice_updates)
+        .where(notice_updates.c.notice_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(notice_updates.c.notice_id, notice_updates.c.id)
+    )
+
+
 async def _updates_of(
     connection: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, list[NoticeUpdate]]:
     found: dict[int, list[NoticeUpdate]] = {i: [] for i in ids}
     if not ids:
         return found
-    query = (
-        sa.select(notice_updates)
-        .where(notice_updates.c.notice_id.in_(list(ids)))
-        .order_by(notice_updates.c.notice_id, notice_updates.c.id)
-    )
-    for row in await connection.execute(query):
+    for row in await connection.execute(_updates_statement(), {"ids": list(ids)}):
         found[row.notice_id].append(
             NoticeUpdate(id=row.id, body=row.body, posted_at=row.posted_at, posted_by=row.posted_by)
         )
@@ -108,6 +113,36 @@ async def calendar_notices(
     return [_notice(row, updates[row.id]) for row in rows]
 
 
+@functools.cache
+def _tenant_notices_statement(by_host: bool, resolved_since: bool) -> sa.CompoundSelect[Any]:
+    """The union of a tenant's three index seeks, built once per shape: building it
+    per request cost about a tenth of the tenant page."""
+    n = notices
+    limit = sa.bindparam("limit", type_=sa.Integer)
+
+    def current(query: sa.Select[Any], newest: Any = n.c.id) -> sa.Select[Any]:
+        if resolved_since:
+            query = query.where(
+                sa.or_(n.c.resolved_at.is_(None), n.c.resolved_at >= sa.bindparam("since"))
+            )
+        return query.order_by(newest.desc()).limit(limit)
+
+    parts = [current(sa.select(n).where(n.c.context_identifier == sa.bindparam("ctx")))]
+    if by_host:
+        parts.append(current(sa.select(n).where(n.c.host == sa.bindparam("host"))))
+    parts.append(
+        current(
+            sa.select(n)
+            .join(notice_tenants, notice_tenants.c.notice_id == n.c.id)
+            .where(notice_tenants.c.context_identifier == sa.bindparam("ctx")),
+            # The same order as n.id, read from the index that found the rows.
+            notice_tenants.c.notice_id,
+        )
+    )
+    # One round trip: each part seeks its own index and keeps its newest `limit`.
+    return sa.union_all(*(sa.select(part.subquery()) for part in parts))
+
+
 async def read_tenant_notices(
     connection: AsyncConnection,
     context_identifier: str,
@@ -117,30 +152,11 @@ async def read_tenant_notices(
     limit: int,
 ) -> list[Notice]:
     """The tenant's notices on an open connection, newest first (see `tenant_notices`)."""
-    n = notices
-
-    def current(query: sa.Select[Any], newest: Any = n.c.id) -> sa.Select[Any]:
-        if resolved_since is not None:
-            query = query.where(
-                sa.or_(n.c.resolved_at.is_(None), n.c.resolved_at >= resolved_since)
-            )
-        return query.order_by(newest.desc()).limit(limit)
-
-    parts = [current(sa.select(n).where(n.c.context_identifier == context_identifier))]
-    if host:
-        parts.append(current(sa.select(n).where(n.c.host == host)))
-    parts.append(
-        current(
-            sa.select(n)
-            .join(notice_tenants, notice_tenants.c.notice_id == n.c.id)
-            .where(notice_tenants.c.context_identifier == context_identifier),
-            # The same order as n.id, read from the index that found the rows.
-            notice_tenants.c.notice_id,
-        )
-    )
-    # One round trip: each part seeks its own index and keeps its newest `limit`.
-    statement = sa.union_all(*(sa.select(part.subquery()) for part in parts))
-    rows: dict[int, Any] = {row.id: row for row in await connection.execute(statement)}
+    statement = _tenant_notices_statement(bool(host), resolved_since is not None)
+    params: dict[str, Any] = {"ctx": context_identifier, "host": host, "limit": limit}
+    if resolved_since is not None:
+        params["since"] = resolved_since
+    rows: dict[int, Any] = {row.id: row for row in await connection.execute(statement, params)}
     chosen = sorted(rows.values(), key=lambda row: row.id, reverse=True)[:limit]
     updates = await _updates_of(connection, [row.id for row in chosen])
     return [_notice(row, updates[row.id]) for row in chosen]
