@@ -70,9 +70,12 @@ async def test_the_window_gives_the_state_before_it_and_the_changes_in_it(
     # A row dated before the checkpoint but written after the rollup's newest id is late.
     newest = (await store.state_window("Cust000", NOW - timedelta(days=20))).newest_id
     await run(store, "Cust000", OperationRequest(Operation.RESUME), NOW - timedelta(days=2))
+    # A row written today and dated today is not late, though it lies above that id too.
+    await run(store, "Cust000", OperationRequest(Operation.SUSPEND), NOW - timedelta(hours=1))
     late = await store.tenant_page_data("Cust000", checkpoint=checkpoint, known_id=newest, recent=5)
     assert late is not None and late.late_rows == 1
-    assert [c.operation for c in late.changes] == ["resume", "suspend", "provision"]
+    assert [c.operation for c in late.changes] == ["suspend", "resume", "suspend", "provision"]
+    assert late.today[-1] == (NOW - timedelta(hours=1), TenantState.Suspended)
     nobody = await store.tenant_page_data("Nobody", checkpoint=NOW, known_id=None, recent=5)
     assert nobody is None
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tenantstatus.store import SqlStore
-from tenantstatus.store.sql import WAL_SIZE_LIMIT
+from tenantstatus.store.sqlite_reader import WAL_SIZE_LIMIT
 
 pytestmark = pytest.mark.anyio
 

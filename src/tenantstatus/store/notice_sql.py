@@ -71,13 +71,11 @@ def _updates_statement() -> sa.Select[Any]:
     )
 
 
-async def _updates_of(
-    connection: AsyncConnection, ids: Sequence[int]
-) -> dict[int, list[NoticeUpdate]]:
+def _updates_of(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[NoticeUpdate]]:
     found: dict[int, list[NoticeUpdate]] = {i: [] for i in ids}
     if not ids:
         return found
-    for row in await connection.execute(_updates_statement(), {"ids": list(ids)}):
+    for row in connection.execute(_updates_statement(), {"ids": list(ids)}):
         found[row.notice_id].append(
             NoticeUpdate(id=row.id, body=row.body, posted_at=row.posted_at, posted_by=row.posted_by)
         )
@@ -109,7 +107,7 @@ async def calendar_notices(
         return []
     statement = sa.union(*found).subquery()
     rows = list(await connection.execute(sa.select(statement).order_by(statement.c.id)))
-    updates = await _updates_of(connection, [row.id for row in rows])
+    updates = await connection.run_sync(_updates_of, [row.id for row in rows])
     return [_notice(row, updates[row.id]) for row in rows]
 
 
@@ -143,8 +141,8 @@ def _tenant_notices_statement(by_host: bool, resolved_since: bool) -> sa.Compoun
     return sa.union_all(*(sa.select(part.subquery()) for part in parts))
 
 
-async def read_tenant_notices(
-    connection: AsyncConnection,
+def read_tenant_notices(
+    connection: sa.Connection,
     context_identifier: str,
     host: str,
     *,
@@ -156,9 +154,9 @@ async def read_tenant_notices(
     params: dict[str, Any] = {"ctx": context_identifier, "host": host, "limit": limit}
     if resolved_since is not None:
         params["since"] = resolved_since
-    rows: dict[int, Any] = {row.id: row for row in await connection.execute(statement, params)}
+    rows: dict[int, Any] = {row.id: row for row in connection.execute(statement, params)}
     chosen = sorted(rows.values(), key=lambda row: row.id, reverse=True)[:limit]
-    updates = await _updates_of(connection, [row.id for row in chosen])
+    updates = _updates_of(connection, [row.id for row in chosen])
     return [_notice(row, updates[row.id]) for row in chosen]
 
 
@@ -342,7 +340,7 @@ class NoticeSql:
             ).first()
             if row is None:
                 return None
-            updates = await _updates_of(connection, [notice_id])
+            updates = await connection.run_sync(_updates_of, [notice_id])
             listed: list[str] = []
             if row.scope == NoticeScope.TENANTS.value:
                 listed = list(
@@ -365,7 +363,7 @@ class NoticeSql:
             query = query.where(notices.c.id < before_id)
         async with self._engine.connect() as connection:
             rows = list(await connection.execute(query))
-            updates = await _updates_of(connection, [row.id for row in rows])
+            updates = await connection.run_sync(_updates_of, [row.id for row in rows])
         return [_notice(row, updates[row.id]) for row in rows]
 
     async def tenant_notices(
@@ -389,8 +387,8 @@ class NoticeSql:
             )
             if endpoint is None:
                 return []
-            return await read_tenant_notices(
-                connection,
+            return await connection.run_sync(
+                read_tenant_notices,
                 context_identifier,
                 endpoint_host(endpoint),
                 resolved_since=resolved_since,

@@ -17,12 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tenantstatus.lifecycle import Activity, Outcome, Tenant
+from tenantstatus.lifecycle import Outcome, Tenant
 from tenantstatus.model import ChangeType, TenantState
 from tenantstatus.store.base import (
     HistoryEntry,
@@ -49,12 +48,11 @@ from tenantstatus.store.schema import (
     service_settings,
     tenants,
 )
+from tenantstatus.store.sqlite_reader import WRITE_OPTION, SqliteReader, configure_sqlite
 from tenantstatus.store.status_sql import StatusSql
+from tenantstatus.store.tenant_rows import select_tenant, tenant_from_row
 
 __all__ = ["SqlStore"]
-
-_WRITE = "tenantstatus_write"
-WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def _tenant_row(tenant: Tenant, *, revision: int, at: datetime) -> dict[str, Any]:
@@ -84,27 +82,6 @@ def _tenant_row(tenant: Tenant, *, revision: int, at: datetime) -> dict[str, Any
         else int(tenant.state_before_incident),
         "revision": revision,
     }
-
-
-def _tenant(row: sa.Row[Any]) -> Tenant:
-    pending = json.loads(row.pending_version) if row.pending_version else None
-    return Tenant(
-        context_identifier=row.context_identifier,
-        endpoint=row.endpoint,
-        state=TenantState(row.state),
-        state_since=row.state_since,
-        created_at=row.created_at,
-        version_name=row.version_name,
-        file_version=row.file_version,
-        version_document=json.loads(row.version_document),
-        activity=None if row.activity is None else Activity(row.activity),
-        pending_version_name=None if pending is None else pending["version_name"],
-        pending_file_version=None if pending is None else pending["file_version"],
-        pending_version_document=None if pending is None else pending["version_document"],
-        state_before_incident=None
-        if row.state_before_incident is None
-        else TenantState(row.state_before_incident),
-    )
 
 
 def _history_entry(row: sa.Row[Any]) -> HistoryEntry:
@@ -137,28 +114,6 @@ def _scheduled(row: sa.Row[Any]) -> ScheduledOperation:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE for writes so two writers never deadlock."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        # A checkpoint that resets the WAL also cuts the file back to this size: without
-        # it the -wal keeps whatever size its busiest moment gave it (18 MB in the soak).
-        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql):
     """`Store` on SQLAlchemy Core. One instance per process; safe for concurrent tasks."""
 
@@ -168,9 +123,12 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
             url, echo=echo, pool_pre_ping=not url.startswith("sqlite")
         )
         self._is_sqlite = self._engine.dialect.name == "sqlite"
+        self._reader: SqliteReader | None = None
         if self._is_sqlite:
-            _configure_sqlite(self._engine)
-        self._writer = self._engine.execution_options(**{_WRITE: True})
+            configure_sqlite(self._engine.sync_engine)
+            if self._engine.url.database not in (None, "", ":memory:"):
+                self._reader = SqliteReader(self._engine.url, echo=echo)
+        self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         self._listener: AsyncEngine | None = None
 
     @property
@@ -196,6 +154,8 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.dispose()
+        if self._reader is not None:
+            await self._reader.close()
         await self._engine.dispose()
 
     def changes(self) -> AsyncGenerator[str, None]:
@@ -222,11 +182,11 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
     async def _read_tenant(
         self, connection: AsyncConnection, context_identifier: str, *, for_update: bool = False
     ) -> Tenant | None:
-        query = sa.select(tenants).where(tenants.c.context_identifier == context_identifier)
+        query = select_tenant(context_identifier)
         if for_update and not self._is_sqlite:
             query = query.with_for_update()
         row = (await connection.execute(query)).first()
-        return None if row is None else _tenant(row)
+        return None if row is None else tenant_from_row(row)
 
     async def _read_tenants(
         self, connection: AsyncConnection, context_identifiers: Sequence[str]
@@ -236,7 +196,8 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
         query = sa.select(tenants).where(
             tenants.c.context_identifier.in_(list(context_identifiers))
         )
-        return {row.context_identifier: _tenant(row) for row in await connection.execute(query)}
+        rows = await connection.execute(query)
+        return {row.context_identifier: tenant_from_row(row) for row in rows}
 
     _scheduled_of_row = staticmethod(_scheduled)
 
@@ -430,7 +391,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
         if after is not None:
             query = query.where(tenants.c.context_identifier > after)
         async with self._engine.connect() as connection:
-            return [_tenant(row) for row in await connection.execute(query)]
+            return [tenant_from_row(row) for row in await connection.execute(query)]
 
     async def count_by_state(self) -> dict[TenantState, int]:
         query = sa.select(tenants.c.state, sa.func.count()).group_by(tenants.c.state)
@@ -457,7 +418,7 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
                 .limit(batch_size)
             )
             async with self._engine.connect() as connection:
-                batch = [_tenant(row) for row in await connection.execute(query)]
+                batch = [tenant_from_row(row) for row in await connection.execute(query)]
             if not batch:
                 return
             yield batch
@@ -507,7 +468,8 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
             .limit(limit)
         )
         async with self._engine.connect() as connection:
-            return [(int(row.revision), _tenant(row)) for row in await connection.execute(query)]
+            rows = await connection.execute(query)
+            return [(int(row.revision), tenant_from_row(row)) for row in rows]
 
     # --- scheduled operations -----------------------------------------------------------------
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantstatus.lifecycle import Tenant
 from tenantstatus.model import TenantState
@@ -24,6 +23,8 @@ from tenantstatus.store.base import ScheduledOperation, ScheduleStatus
 from tenantstatus.store.notice_records import Notice, endpoint_host
 from tenantstatus.store.notice_sql import read_tenant_notices
 from tenantstatus.store.schema import history, scheduled_operations, tenants
+from tenantstatus.store.sqlite_reader import ReadsInOneTransaction
+from tenantstatus.store.tenant_rows import select_tenant, tenant_from_row
 
 __all__ = [
     "NOTICES_SHOWN",
@@ -147,10 +148,11 @@ def _escape_like(text: str) -> str:
 def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
     """The tenant page's history and plan in one statement, built once per shape.
 
-    Four reads told apart by `kind`: 0, rows above `known` (a seek past the id on
-    ix_history_ctx_id) to find rows dated before today but written after the settled
-    days were computed; 1, today's transitions (ix_history_ctx_at); 2, the `recent`
-    newest changes; 3, the pending scheduled operations (ix_scheduled_ctx_status).
+    Four reads told apart by `kind`: 0, how many rows lie above `known`, counted on
+    ix_history_ctx_id alone (those not among today's were dated before today but
+    written after the settled days were computed); 1, today's transitions
+    (ix_history_ctx_at); 2, the `recent` newest changes; 3, the pending scheduled
+    operations (ix_scheduled_ctx_status).
     """
     h, sched = history, scheduled_operations
     ctx = sa.bindparam("ctx", type_=sa.String)
@@ -167,11 +169,17 @@ def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
     history_shape = (h.c.id, h.c.operation, at, announced, h.c.to_state, no_text, no_text)
     parts: list[Any] = []
     if with_known:
+        nothing = (
+            sa.cast(sa.null(), sa.String),
+            sa.cast(sa.null(), sa.BigInteger),
+            sa.cast(sa.null(), sa.Integer),
+            sa.cast(sa.null(), sa.SmallInteger),
+        )
         parts.append(
-            sa.select(*shape(0, *history_shape)).where(
+            sa.select(*shape(0, sa.func.count(), *nothing, no_text, no_text)).where(
                 h.c.context_identifier == ctx, h.c.id > sa.bindparam("known")
             )
-        )
+        )  # fmt: skip
     parts.append(
         sa.select(*shape(1, *history_shape)).where(
             h.c.context_identifier == ctx, h.c.at >= sa.bindparam("checkpoint")
@@ -202,11 +210,84 @@ def _page_statement(with_known: bool) -> sa.CompoundSelect[Any]:
     return sa.union_all(*parts)
 
 
-class StatusSql:
-    """Status page reads; mixed into `SqlStore`, which provides the engine."""
+def _read_page_data(
+    connection: sa.Connection,
+    context_identifier: str,
+    checkpoint: datetime,
+    known_id: int | None,
+    recent: int,
+) -> TenantPageData | None:
+    statement = _page_statement(known_id is not None)
+    parameters = {
+        "ctx": context_identifier,
+        "checkpoint": checkpoint,
+        "known": known_id if known_id is not None else 0,
+        "recent": recent,
+    }
+    found = connection.execute(select_tenant(context_identifier)).first()
+    if found is None:
+        return None
+    tenant = tenant_from_row(found)
+    rows = connection.execute(statement, parameters).all()
+    notices = read_tenant_notices(
+        connection,
+        context_identifier,
+        endpoint_host(tenant.endpoint),
+        resolved_since=checkpoint - RECENT_NOTICES,
+        limit=NOTICES_SHOWN,
+    )
+    above_known = 0
+    today: list[Any] = []
+    changes: list[StateChange] = []
+    scheduled: list[ScheduledOperation] = []
+    for row in rows:
+        if row.kind == 0:
+            above_known = row.id
+        elif row.kind == 1:
+            today.append(row)
+        elif row.kind == 2:
+            changes.append(
+                StateChange(
+                    id=row.id,
+                    context_identifier=context_identifier,
+                    operation=row.operation,
+                    at=_instant(row.at),
+                    from_state=None if row.a is None else TenantState(row.a),
+                    to_state=TenantState(row.b),
+                )
+            )
+        else:
+            scheduled.append(
+                ScheduledOperation(
+                    id=row.id,
+                    context_identifier=context_identifier,
+                    operation=row.operation,
+                    parameters=json.loads(row.params),
+                    run_at=_instant(row.at),
+                    status=ScheduleStatus.PENDING,
+                    created_by=row.by,
+                    created_at=_instant(row.a),
+                )
+            )
+    today.sort(key=lambda row: (row.at, row.id))
+    late = 0
+    if known_id is not None:
+        late = above_known - sum(row.id > known_id for row in today)
+    changes.sort(key=lambda change: change.id, reverse=True)
+    scheduled.sort(key=lambda operation: (operation.run_at, operation.id))
+    return TenantPageData(
+        tenant=tenant,
+        late_rows=late,
+        today=[(_instant(row.at), TenantState(row.b)) for row in today],
+        scheduled=scheduled,
+        changes=changes,
+        today_announced=[bool(row.a) for row in today],
+        notices=notices,
+    )
 
-    _engine: AsyncEngine
-    _read_tenant: Callable[..., Awaitable[Tenant | None]]
+
+class StatusSql(ReadsInOneTransaction):
+    """Status page reads; mixed into `SqlStore`, which provides the engine."""
 
     async def state_window(
         self, context_identifier: str, since: datetime, until: datetime | None = None
@@ -249,74 +330,14 @@ class StatusSql:
         known_id: int | None,
         recent: int,
     ) -> TenantPageData | None:
-        """Everything the tenant page reads, on one connection: the tenant, how many
+        """Everything the tenant page reads, in one transaction: the tenant, how many
         rows above `known_id` were written before `checkpoint` (after the fact), the
-        transitions from `checkpoint` on, its pending scheduled operations and its
-        `recent` newest changes."""
-        statement = _page_statement(known_id is not None)
-        parameters = {
-            "ctx": context_identifier,
-            "checkpoint": checkpoint,
-            "known": known_id if known_id is not None else 0,
-            "recent": recent,
-        }
-        limit = _micros(checkpoint)
-        async with self._engine.connect() as connection:
-            tenant = await self._read_tenant(connection, context_identifier)
-            if tenant is None:
-                return None
-            rows = (await connection.execute(statement, parameters)).all()
-            notices = await read_tenant_notices(
-                connection,
-                context_identifier,
-                endpoint_host(tenant.endpoint),
-                resolved_since=checkpoint - RECENT_NOTICES,
-                limit=NOTICES_SHOWN,
+        transitions from `checkpoint` on, its pending scheduled operations, its `recent`
+        newest changes and its notices."""
+        return await self._read(
+            lambda connection: _read_page_data(
+                connection, context_identifier, checkpoint, known_id, recent
             )
-        late = 0
-        today: list[Any] = []
-        changes: list[StateChange] = []
-        scheduled: list[ScheduledOperation] = []
-        for row in rows:
-            if row.kind == 0:
-                late += row.at < limit
-            elif row.kind == 1:
-                today.append(row)
-            elif row.kind == 2:
-                changes.append(
-                    StateChange(
-                        id=row.id,
-                        context_identifier=context_identifier,
-                        operation=row.operation,
-                        at=_instant(row.at),
-                        from_state=None if row.a is None else TenantState(row.a),
-                        to_state=TenantState(row.b),
-                    )
-                )
-            else:
-                scheduled.append(
-                    ScheduledOperation(
-                        id=row.id,
-                        context_identifier=context_identifier,
-                        operation=row.operation,
-                        parameters=json.loads(row.params),
-                        run_at=_instant(row.at),
-                        status=ScheduleStatus.PENDING,
-                        created_by=row.by,
-                        created_at=_instant(row.a),
-                    )
-                )
-        today.sort(key=lambda row: (row.at, row.id))
-        changes.sort(key=lambda change: change.id, reverse=True)
-        scheduled.sort(key=lambda operation: (operation.run_at, operation.id))
-        return TenantPageData(
-            tenant=tenant,
-            late_rows=late,
-            today=[(_instant(row.at), TenantState(row.b)) for row in today],
-            scheduled=scheduled,
-            changes=changes,
-            today_announced=[bool(row.a) for row in today],
-            notices=notices,
         )
 
     async def recent_changes(

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from types import MappingProxyType
 
 from tenantstatus.model import TenantState
@@ -69,26 +70,26 @@ class DayUptime:
     time_in: Mapping[TenantState, timedelta]
     # The part of `time_in` spent in announced maintenance.
     announced: Mapping[TenantState, timedelta] = field(default_factory=lambda: _NO_TIME)
+    # Sums of the two mappings, taken once: a page reads them for every day of the bar.
+    observed: timedelta = field(init=False, compare=False)
+    """The part of the day during which the tenant existed, up to now."""
+    running: timedelta = field(init=False, compare=False)
+    """The part of the day during which the tenant's API was usable."""
+    announced_maintenance: timedelta = field(init=False, compare=False)
+    """The part of the day spent in announced maintenance."""
+    announced_running: timedelta = field(init=False, compare=False)
+    """The part of the announced maintenance during which the API was usable."""
 
-    @property
-    def observed(self) -> timedelta:
-        """The part of the day during which the tenant existed, up to now."""
-        return sum(self.time_in.values(), _ZERO)
-
-    @property
-    def announced_maintenance(self) -> timedelta:
-        """The part of the day spent in announced maintenance."""
-        return sum(self.announced.values(), _ZERO)
-
-    @property
-    def announced_running(self) -> timedelta:
-        """The part of the announced maintenance during which the API was usable."""
-        return sum((d for s, d in self.announced.items() if s.is_running), _ZERO)
-
-    @property
-    def running(self) -> timedelta:
-        """The part of the day during which the tenant's API was usable."""
-        return sum((d for s, d in self.time_in.items() if s.is_running), _ZERO)
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "observed", sum(self.time_in.values(), _ZERO))
+        set_(self, "running", sum((d for s, d in self.time_in.items() if s.is_running), _ZERO))
+        set_(self, "announced_maintenance", sum(self.announced.values(), _ZERO))
+        set_(
+            self,
+            "announced_running",
+            sum((d for s, d in self.announced.items() if s.is_running), _ZERO),
+        )
 
     @property
     def running_share(self) -> float | None:
@@ -107,16 +108,23 @@ class Uptime:
     """Uptime over a window of whole days, the last of which is today."""
 
     days: tuple[DayUptime, ...]
+    observed: timedelta = field(init=False, compare=False)
+    """How long the tenant existed within the window, up to now."""
+    running: timedelta = field(init=False, compare=False)
+    """How long its API was usable within the window."""
+    _outside: timedelta = field(init=False, compare=False, repr=False)
+    _running_outside: timedelta = field(init=False, compare=False, repr=False)
 
-    @property
-    def observed(self) -> timedelta:
-        """How long the tenant existed within the window, up to now."""
-        return sum((d.observed for d in self.days), _ZERO)
-
-    @property
-    def running(self) -> timedelta:
-        """How long its API was usable within the window."""
-        return sum((d.running for d in self.days), _ZERO)
+    def __post_init__(self) -> None:
+        days, set_ = self.days, object.__setattr__
+        set_(self, "observed", sum((d.observed for d in days), _ZERO))
+        set_(self, "running", sum((d.running for d in days), _ZERO))
+        set_(self, "_outside", self.observed - sum((d.announced_maintenance for d in days), _ZERO))
+        set_(
+            self,
+            "_running_outside",
+            self.running - sum((d.announced_running for d in days), _ZERO),
+        )
 
     @property
     def running_share(self) -> float | None:
@@ -128,9 +136,8 @@ class Uptime:
     def quotable_share(self) -> float | None:
         """The running share outside announced maintenance, or None when there was no
         time outside it."""
-        outside = self.observed - sum((d.announced_maintenance for d in self.days), _ZERO)
-        running = self.running - sum((d.announced_running for d in self.days), _ZERO)
-        return None if not outside else running / outside
+        outside = self._outside
+        return None if not outside else self._running_outside / outside
 
 
 def _local_midnight(day: date, zone: tzinfo) -> datetime:
@@ -139,11 +146,18 @@ def _local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def day_boundaries(last_day: date, days: int, zone: tzinfo) -> list[datetime]:
+def day_boundaries(last_day: date, days: int, zone: tzinfo) -> tuple[datetime, ...]:
     """The UTC instants at which each of `days` days ending with `last_day` begins in
     `zone`, followed by the instant the last one ends (`days + 1` instants)."""
+    return _day_boundaries(last_day, days, zone)
+
+
+# Every page view asks for the same 91 instants of its reader's zone; working them out
+# is a tenth of the page.
+@lru_cache(maxsize=256)
+def _day_boundaries(last_day: date, days: int, zone: tzinfo) -> tuple[datetime, ...]:
     first = last_day - timedelta(days=days - 1)
-    return [_local_midnight(first + timedelta(days=i), zone) for i in range(days + 1)]
+    return tuple(_local_midnight(first + timedelta(days=i), zone) for i in range(days + 1))
 
 
 def _micros(instant: datetime) -> int:
