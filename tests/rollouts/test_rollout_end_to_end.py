@@ -18,7 +18,6 @@ About two to three minutes on a loaded two-core machine.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -47,6 +46,9 @@ TOOLING_ARGS = [
     *("--upgrade-late", "0.05", "--upgrade-late-by", "5s", "--upgrade-seed", "6"),
 ]
 RUN_DEADLINE = 200.0  # seconds for the waves, from the rollout's start
+
+# What a notification is told by in these tests: its ChangeType and FileVersion.
+VERSIONED = ("ChangeType", "FileVersion")
 
 
 @pytest.fixture
@@ -103,21 +105,6 @@ def _history(admin: httpx.Client, ctx: str) -> tuple[datetime, datetime]:
     return at["upgrade"], at["upgrade-done"]
 
 
-def _notifications(receiver: Receiver, app: str) -> dict[str, list[tuple[int, str]]]:
-    """Per tenant, each notification once (by webhook-id), in the order it arrived."""
-    seen: set[str] = set()
-    found: dict[str, list[tuple[int, str]]] = {}
-    for request in receiver.received(app):
-        if request.headers["webhook-id"] in seen:
-            continue
-        seen.add(request.headers["webhook-id"])
-        body = json.loads(request.body)
-        found.setdefault(body["ContextIdentifier"], []).append(
-            (body["ChangeType"], body["FileVersion"])
-        )
-    return found
-
-
 def test_a_rollout_over_a_thousand_tenants_keeps_every_promise_to_every_tenant(
     sandbox: SandboxProcess, receiver: Receiver
 ) -> None:
@@ -167,7 +154,7 @@ def test_a_rollout_over_a_thousand_tenants_keeps_every_promise_to_every_tenant(
         expected = {ctx: [(0, NEW), (3, NEW)] for ctx in TENANTS}
         drain = time.monotonic() + 60
         for app in APPS:
-            while (found := _notifications(receiver, app)) != expected:
+            while (found := receiver.notifications_by_tenant(app, *VERSIONED)) != expected:
                 wrong = {c: n for c, n in found.items() if n != expected[c][: len(n)]}
                 assert not wrong, (app, dict(list(wrong.items())[:5]))
                 assert time.monotonic() < drain, (app, len(found))
@@ -175,7 +162,7 @@ def test_a_rollout_over_a_thousand_tenants_keeps_every_promise_to_every_tenant(
 
     # (a) Upgrade, then Resume, each once by webhook-id, at each of the three applications.
     for app in APPS:
-        assert _notifications(receiver, app) == expected, app
+        assert receiver.notifications_by_tenant(app, *VERSIONED) == expected, app
 
     # (b) The cap held at every instant: rebuilt from the history, a finish before a start
     # at the same instant.

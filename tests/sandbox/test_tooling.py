@@ -8,7 +8,6 @@ does it by hand). A real receiver gets Upgrade then Resume for every finished te
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import time
@@ -31,6 +30,9 @@ OLD, NEW = "11.10.0", "11.11.0"
 UPGRADE = {"Operation": "upgrade", "VersionName": "Release 11.11", "FileVersion": NEW}
 SCRIPT = ToolingScript(duration=1.5, jitter=0.3, late=0.1, fail=0.1, seed=11)
 TENANTS = [f"Cust{n}" for n in range(20_001, 20_031)]
+
+# What a notification is told by in these tests: its ChangeType and FileVersion.
+VERSIONED = ("ChangeType", "FileVersion")
 
 
 @pytest.fixture
@@ -61,21 +63,6 @@ def _wait(
             seen = show() if show is not None else sandbox.stats().get("Tooling")
             raise AssertionError(f"not {what} within {timeout}s:\n{seen}")
         time.sleep(0.1)
-
-
-def _notifications(receiver: Receiver, name: str) -> dict[str, list[tuple[int, str]]]:
-    """Per tenant, each notification once (by webhook-id), in the order it arrived."""
-    seen: set[str] = set()
-    found: dict[str, list[tuple[int, str]]] = {}
-    for request in receiver.received(name):
-        if request.headers["webhook-id"] in seen:
-            continue
-        seen.add(request.headers["webhook-id"])
-        body = json.loads(request.body)
-        found.setdefault(body["ContextIdentifier"], []).append(
-            (body["ChangeType"], body["FileVersion"])
-        )
-    return found
 
 
 def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_share(
@@ -136,11 +123,11 @@ def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_sha
             expected |= {ctx: [(0, NEW), (3, OLD)] for ctx in failed}
             expected |= {ctx: [(0, NEW)] for ctx in late}
             _wait(
-                lambda: _notifications(receiver, "roll") == expected,
+                lambda: receiver.notifications_by_tenant("roll", *VERSIONED) == expected,
                 "every notification arrived",
                 sandbox,
                 30,
-                show=lambda: _notifications(receiver, "roll"),
+                show=lambda: receiver.notifications_by_tenant("roll", *VERSIONED),
             )
 
             # A late one, finished by hand: the tooling lets go of it.
@@ -151,7 +138,10 @@ def test_the_sandbox_finishes_upgrades_and_fails_or_delays_exactly_the_seeds_sha
             _wait(lambda: tooling()["Held"] == 1, "the late one let go", sandbox, 20)
             assert tooling()["FinishedElsewhere"] == 1
             _wait(
-                lambda: _notifications(receiver, "roll")[late[0]] == [(0, NEW), (3, NEW)],
+                lambda: (
+                    receiver.notifications_by_tenant("roll", *VERSIONED)[late[0]]
+                    == [(0, NEW), (3, NEW)]
+                ),
                 "the hand-finished Resume",
                 sandbox,
                 30,
@@ -245,11 +235,11 @@ def test_the_tooling_finishes_any_upgrade_or_restore_also_one_begun_before_it_st
                 other: [(1, OLD), (0, NEW), (3, NEW), (0, "11.12.0"), (3, "11.12.0")],
             }
             _wait(
-                lambda: _notifications(receiver, "any") == expected,
+                lambda: receiver.notifications_by_tenant("any", *VERSIONED) == expected,
                 "every notification arrived",
                 sandbox,
                 30,
-                show=lambda: _notifications(receiver, "any"),
+                show=lambda: receiver.notifications_by_tenant("any", *VERSIONED),
             )
     finally:
         sandbox.stop()

@@ -15,10 +15,12 @@ Paths choose the behaviour, so one receiver serves many tests:
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -83,6 +85,19 @@ class Receiver:
         """Requests whose path ends in /name."""
         with self._lock:
             return [r for r in self.requests if r.path.rsplit("/", 1)[-1] == name]
+
+    def notifications_by_tenant(self, name: str, *fields: str) -> dict[str, list[tuple[Any, ...]]]:
+        """Per tenant, the `fields` of each notification for `name`, in the order they
+        arrived, each once by webhook-id (a redelivery repeats one)."""
+        seen: set[str] = set()
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for request in self.received(name):
+            if request.headers["webhook-id"] in seen:
+                continue
+            seen.add(request.headers["webhook-id"])
+            body = json.loads(request.body)
+            found.setdefault(body["ContextIdentifier"], []).append(tuple(body[f] for f in fields))
+        return found
 
     def wait_for(self, name: str, count: int, timeout: float = 15.0) -> list[Received]:
         """Wait until `count` requests for `name` arrived; return them."""

@@ -70,6 +70,9 @@ class TenantStore(Protocol):
     async def get_tenant(self, context_identifier: str) -> Tenant | None:
         """The tenant, or None."""
 
+    async def get_tenants(self, context_identifiers: Sequence[str]) -> dict[str, Tenant]:
+        """The tenants of those that exist, by ContextIdentifier, in one read."""
+
     async def commit_operation(
         self,
         context_identifier: str,

@@ -179,6 +179,10 @@ class SqlStore(PushSql, StatusSql, PortalSql, NoticeSql, CalendarSql, RolloutSql
         async with self._engine.connect() as connection:
             return await self._read_tenant(connection, context_identifier)
 
+    async def get_tenants(self, context_identifiers: Sequence[str]) -> dict[str, Tenant]:
+        async with self._engine.connect() as connection:
+            return await self._read_tenants(connection, context_identifiers)
+
     async def _read_tenant(
         self, connection: AsyncConnection, context_identifier: str, *, for_update: bool = False
     ) -> Tenant | None:

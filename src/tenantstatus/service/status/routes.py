@@ -293,7 +293,7 @@ def status_router(*, public_overview: bool = False) -> APIRouter:
         listed = await store.list_notices(open_only=True, limit=OVERVIEW_ITEMS)
         upgrading = {n.context_identifier for n in listed if n.operation == "upgrade"}
         # The tenant names its upgrade's version, for the heading "Upgrade to <version>".
-        owners = {ctx: await store.get_tenant(ctx) for ctx in upgrading if ctx is not None}
+        owners = await store.get_tenants([ctx for ctx in upgrading if ctx is not None])
         open_notices = [
             notice_view(n, zone, tenant=owners.get(n.context_identifier or ""), for_operator=True)
             for n in listed
