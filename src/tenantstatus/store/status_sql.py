@@ -115,10 +115,6 @@ class TenantPageData:
     notices: Sequence[Notice] = ()
 
 
-def _micros(instant: datetime) -> int:
-    return (instant - _EPOCH) // timedelta(microseconds=1)
-
-
 def _instant(micros: int) -> datetime:
     # History instants read as raw integers: cheaper than the column type, row by row.
     return _EPOCH + timedelta(microseconds=int(micros))
