@@ -43,7 +43,9 @@ _ALLOWED = tuple(
         sys.prefix,
         sys.base_prefix,
         sys.exec_prefix,
-        *(() if CLONED_IN_TEMP else (_TEMP,)),
+        # Not when the checkout's parent is the temporary directory or lies in it
+        # (`mktemp -d`/repo): the prefix would cover everything beside the checkout.
+        *(() if os.path.join(_PARENT, "").startswith(os.path.join(_TEMP, "")) else (_TEMP,)),
         *(os.path.join(_HOME, hidden) for hidden in (".cache", ".config", ".local")),
     }
 )
